@@ -1,0 +1,39 @@
+#pragma once
+// Form fields in arrival order. Legacy Mailgun posts repeat names (tags, and
+// user variables that collide with Mailgun's own fields), so this is an
+// ordered list, not a map; callers choose first() or last() deliberately.
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace leadhook::body {
+
+struct Field {
+    std::string name;
+    std::string value;                   ///< decoded bytes; empty for file parts
+    std::optional<std::string> filename; ///< set for multipart file parts (attachments)
+    std::size_t size = 0;                ///< byte size of the value or of the file part
+};
+
+using Fields = std::vector<Field>;
+
+/// Limits every parser enforces, so hostile input costs bounded memory and time.
+struct Limits {
+    std::size_t max_fields = 1000;
+    std::size_t max_name_bytes = 256;
+};
+
+struct ParseError {
+    std::string message; ///< names what is wrong; safe to return to the client
+};
+
+/// First value named `name`, or nullptr.
+const std::string* first(const Fields& fields, std::string_view name);
+/// Last value named `name`, or nullptr.
+const std::string* last(const Fields& fields, std::string_view name);
+/// Every value named `name`, in order.
+std::vector<std::string> all(const Fields& fields, std::string_view name);
+
+} // namespace leadhook::body

@@ -1,0 +1,34 @@
+#pragma once
+// The request and response as value types. The FastCGI edge fills a Request
+// and writes a Response; everything between is pure and testable.
+#include "util/clock.hpp"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace leadhook::http {
+
+struct Request {
+    std::string method{};       ///< "GET", "POST", ...
+    std::string path{};         ///< decoded path without the query string
+    std::string content_type{}; ///< the Content-Type header, verbatim; empty if absent
+    std::string body{};
+    bool body_too_large = false; ///< the edge refused to read past the limit
+    std::string remote_addr{};
+    std::string request_id{};  ///< nginx's $request_id when passed, else one we made
+    EpochMicros received_at{}; ///< from the injected clock
+};
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct Response {
+    int status = 200;
+    Headers headers; ///< besides Content-Type, which is always JSON here
+    std::string body;
+};
+
+/// "OK", "Not Acceptable", ... for the status line; "Unknown" if we never send it.
+const char* reason_phrase(int status);
+
+} // namespace leadhook::http

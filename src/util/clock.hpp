@@ -1,0 +1,33 @@
+#pragma once
+// Time is injected so that request handling is deterministic under test.
+#include <chrono>
+#include <cstdint>
+
+namespace leadhook {
+
+/// Microseconds since the Unix epoch: the resolution Mailgun and PostgreSQL share.
+using EpochMicros = std::int64_t;
+
+class Clock {
+  public:
+    virtual ~Clock() = default;
+    virtual EpochMicros now() const = 0;
+};
+
+class SystemClock final : public Clock {
+  public:
+    EpochMicros now() const override;
+};
+
+/// A clock that says what it is told; for tests and replays.
+class FixedClock final : public Clock {
+  public:
+    explicit FixedClock(EpochMicros t) : m_now(t) {}
+    EpochMicros now() const override { return m_now; }
+    void set(EpochMicros t) { m_now = t; }
+
+  private:
+    EpochMicros m_now;
+};
+
+} // namespace leadhook

@@ -1,0 +1,16 @@
+#pragma once
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace leadhook {
+
+/// Lower-case hex of `bytes`.
+std::string to_hex(std::span<const unsigned char> bytes);
+
+/// Decodes hex of either case; nullopt on an odd length or a non-hex digit.
+std::optional<std::vector<unsigned char>> from_hex(std::string_view hex);
+
+} // namespace leadhook
