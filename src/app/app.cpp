@@ -1,0 +1,85 @@
+#include "app/app.hpp"
+
+#include <chrono>
+#include <exception>
+
+namespace leadhook::app {
+namespace {
+
+/// What went wrong, for the log: the client's message plus the internal cause.
+std::string error_text(const Reply& reply) {
+    if (reply.detail.empty()) {
+        return info(reply.outcome).status >= 300 ? reply.message : std::string{};
+    }
+    return reply.message + ": " + reply.detail;
+}
+
+} // namespace
+
+Reply App::dispatch(const http::Request& request) const {
+    const Route* route = find_route(request.path);
+    if (!route) {
+        return Reply{.outcome = Outcome::not_found, .message = "no such route"};
+    }
+    if (!method_allowed(*route, request.method)) {
+        return Reply{.outcome = Outcome::method_not_allowed,
+                     .message = "method not allowed",
+                     .allow = std::string(allowed_methods(*route))};
+    }
+    if (route->kind == RouteKind::index) {
+        return Reply{.outcome = Outcome::index, .index_json = index_json()};
+    }
+    return m_webhooks.handle(request, *route);
+}
+
+http::Response App::handle(const http::Request& request) noexcept {
+    const auto started = std::chrono::steady_clock::now();
+    Reply reply{.outcome = Outcome::internal_error, .message = "internal error"};
+    try {
+        reply = request.body_too_large
+                    ? Reply{.outcome = Outcome::too_large, .message = "request body too large"}
+                    : dispatch(request);
+    } catch (const std::exception& e) {
+        reply = Reply{
+            .outcome = Outcome::internal_error, .message = "internal error", .detail = e.what()};
+    } catch (...) {
+        reply = Reply{.outcome = Outcome::internal_error,
+                      .message = "internal error",
+                      .detail = "unknown exception"};
+    }
+    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now() - started)
+                            .count();
+    log_request(request, reply, micros);
+    try {
+        http::Response response = to_response(reply);
+        if (request.method == "HEAD") {
+            response.body.clear();
+        }
+        return response;
+    } catch (...) {
+        return http::Response{500, {}, R"({"error":"internal error"})"};
+    }
+}
+
+void App::log_request(const http::Request& request, const Reply& reply, long long micros) noexcept {
+    try {
+        const auto& row = info(reply.outcome);
+        const bool failed = row.status >= 500;
+        m_log.write(failed ? "error" : "info",
+                    {{"req", request.request_id},
+                     {"method", request.method},
+                     {"path", request.path},
+                     {"status", std::to_string(row.status)},
+                     {"outcome", std::string(row.label)},
+                     {"event", reply.event},
+                     {"lead", reply.lead_id ? std::to_string(*reply.lead_id) : ""},
+                     {"remote", request.remote_addr},
+                     {"dur_us", std::to_string(micros)},
+                     {"error", error_text(reply)}});
+    } catch (...) {
+        // Logging must never turn an answered request into a crash.
+    }
+}
+
+} // namespace leadhook::app

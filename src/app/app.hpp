@@ -1,0 +1,25 @@
+#pragma once
+// The whole request path of one worker: route, handle, answer, log. This is
+// the single catch boundary: whatever escapes a handler becomes a logged 500.
+#include "app/webhook_handler.hpp"
+#include "http/request.hpp"
+#include "obs/log.hpp"
+
+namespace leadhook::app {
+
+class App {
+  public:
+    App(std::span<const std::string> keys, storage::EventStore& store, obs::Logger& log)
+        : m_webhooks(keys, store), m_log(log) {}
+
+    http::Response handle(const http::Request& request) noexcept;
+
+  private:
+    Reply dispatch(const http::Request& request) const;
+    void log_request(const http::Request& request, const Reply& reply, long long micros) noexcept;
+
+    WebhookHandler m_webhooks;
+    obs::Logger& m_log;
+};
+
+} // namespace leadhook::app

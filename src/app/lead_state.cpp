@@ -1,0 +1,115 @@
+#include "app/lead_state.hpp"
+
+namespace leadhook::app {
+namespace {
+
+using mailgun::EventType;
+
+bool is_newest(const std::optional<EpochMicros>& seen, EpochMicros event_time) {
+    return !seen || event_time >= *seen;
+}
+
+/// Events that say something about the follow-up email itself. accepted,
+/// stored and unknown are logged but leave the lead alone.
+bool sets_status(EventType type) {
+    return type != EventType::accepted && type != EventType::stored && type != EventType::unknown;
+}
+
+void set_flag(bool& flag) {
+    flag = true;
+}
+
+/// Details follow the newest event of their kind; an older one only fills gaps.
+void set_detail(std::string& field, const std::string& value, bool newest) {
+    if (!value.empty() && (newest || field.empty())) {
+        field = value;
+    }
+}
+
+std::string device_of(const mailgun::Event& e) {
+    return !e.device_type.empty() ? e.device_type : e.client_name;
+}
+
+void record_open(LeadState& lead, const mailgun::Event& e, EpochMicros t) {
+    ++lead.opens;
+    const bool newest = is_newest(lead.open_at, t);
+    set_detail(lead.open_ip, e.ip, newest);
+    set_detail(lead.open_device, device_of(e), newest);
+    if (newest) {
+        lead.open_at = t;
+    }
+}
+
+void record_click(LeadState& lead, const mailgun::Event& e, EpochMicros t) {
+    ++lead.clicks;
+    const bool newest = is_newest(lead.click_at, t);
+    set_detail(lead.click_ip, e.ip, newest);
+    set_detail(lead.click_device, device_of(e), newest);
+    if (newest) {
+        lead.click_at = t;
+    }
+}
+
+void record_failure(LeadState& lead, const mailgun::Event& e, bool newest) {
+    if (e.type == EventType::bounced) {
+        set_flag(lead.bounced);
+        set_detail(lead.bounce_error, !e.error.empty() ? e.error : e.description, newest);
+        set_detail(lead.bounce_code, e.code, newest);
+        return;
+    }
+    set_flag(lead.dropped); // dropped and rejected
+    set_detail(lead.dropped_reason, e.reason, newest);
+    set_detail(lead.dropped_code, e.code, newest);
+    set_detail(lead.dropped_description, !e.description.empty() ? e.description : e.error, newest);
+}
+
+void apply_flags(LeadState& lead, const mailgun::Event& e, EpochMicros t, bool newest) {
+    switch (e.type) {
+    case EventType::opened:
+        record_open(lead, e, t);
+        [[fallthrough]];
+    case EventType::delivered:
+        set_flag(lead.delivered);
+        break;
+    case EventType::clicked:
+        record_click(lead, e, t);
+        set_flag(lead.delivered);
+        break;
+    case EventType::bounced:
+    case EventType::dropped:
+    case EventType::rejected:
+        record_failure(lead, e, newest);
+        break;
+    case EventType::complained:
+        set_flag(lead.spam), set_flag(lead.optout);
+        break;
+    case EventType::unsubscribed:
+        set_flag(lead.unsub), set_flag(lead.optout);
+        break;
+    case EventType::deferred:
+    case EventType::accepted:
+    case EventType::stored:
+    case EventType::unknown:
+        break;
+    }
+}
+
+} // namespace
+
+bool apply_event(LeadState& lead, const mailgun::Event& event, EpochMicros event_time,
+                 EpochMicros now) {
+    const LeadState before = lead;
+    const bool newest = is_newest(lead.status_at, event_time);
+    apply_flags(lead, event, event_time, newest);
+    if (sets_status(event.type) && newest) {
+        lead.status = std::string(mailgun::to_string(event.type));
+        lead.status_at = event_time;
+    }
+    if (lead == before) {
+        return false;
+    }
+    lead.last_updated = now;
+    return true;
+}
+
+} // namespace leadhook::app

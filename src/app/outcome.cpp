@@ -1,0 +1,71 @@
+#include "app/outcome.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+
+namespace leadhook::app {
+namespace {
+
+constexpr std::array<OutcomeInfo, 10> table{{
+    {Outcome::stored, 200, "stored"},
+    {Outcome::unmatched, 200, "unmatched"},
+    {Outcome::index, 200, "index"},
+    {Outcome::bad_signature, 409, "bad_signature"},
+    {Outcome::unprocessable, 406, "unprocessable"},
+    {Outcome::too_large, 413, "too_large"},
+    {Outcome::method_not_allowed, 405, "method_not_allowed"},
+    {Outcome::not_found, 404, "not_found"},
+    {Outcome::db_unavailable, 503, "db_unavailable"},
+    {Outcome::internal_error, 500, "internal_error"},
+}};
+
+/// Seconds Mailgun (or anyone) should wait before retrying a 503.
+constexpr const char* retry_after_seconds = "60";
+
+nlohmann::json success_body(const Reply& reply) {
+    nlohmann::json body;
+    body["l_id"] = reply.lead_id ? nlohmann::json(*reply.lead_id) : nlohmann::json(nullptr);
+    body["email"] = reply.email;
+    body["event"] = reply.event;
+    body["status"] = reply.outcome == Outcome::stored ? "success" : "unmatched";
+    return body;
+}
+
+} // namespace
+
+const OutcomeInfo& info(Outcome outcome) {
+    for (const auto& row : table) {
+        if (row.outcome == outcome) {
+            return row;
+        }
+    }
+    return table.back(); // unreachable: every Outcome has a row (tested)
+}
+
+http::Response to_response(const Reply& reply) {
+    http::Response response;
+    response.status = info(reply.outcome).status;
+    switch (reply.outcome) {
+    case Outcome::stored:
+    case Outcome::unmatched:
+        response.body =
+            success_body(reply).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        break;
+    case Outcome::index:
+        response.body = reply.index_json;
+        break;
+    default:
+        response.body = nlohmann::json{{"error", reply.message}}.dump(
+            -1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+    if (reply.outcome == Outcome::method_not_allowed) {
+        response.headers.emplace_back("Allow", reply.allow);
+    }
+    if (reply.outcome == Outcome::db_unavailable) {
+        response.headers.emplace_back("Retry-After", retry_after_seconds);
+    }
+    return response;
+}
+
+} // namespace leadhook::app

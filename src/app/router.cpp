@@ -1,0 +1,67 @@
+#include "app/router.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+
+namespace leadhook::app {
+namespace {
+
+using mailgun::EventType;
+
+constexpr std::array<Route, 11> table{{
+    {"/api", RouteKind::index, "", std::nullopt},
+    {"/api/v1", RouteKind::index, "", std::nullopt},
+    {"/api/v1/index", RouteKind::index, "index", std::nullopt},
+    {"/api/v1/wh/mg/events", RouteKind::webhook, "events", std::nullopt},
+    {"/api/v1/wh/mg/lead/email/delivered", RouteKind::webhook, "delivered", EventType::delivered},
+    {"/api/v1/wh/mg/lead/email/open", RouteKind::webhook, "open", EventType::opened},
+    {"/api/v1/wh/mg/lead/email/click", RouteKind::webhook, "click", EventType::clicked},
+    {"/api/v1/wh/mg/lead/email/bounced", RouteKind::webhook, "bounced", EventType::bounced},
+    {"/api/v1/wh/mg/lead/email/dropped", RouteKind::webhook, "dropped", EventType::dropped},
+    {"/api/v1/wh/mg/lead/email/spam/complaint", RouteKind::webhook, "spam_complaint",
+     EventType::complained},
+    {"/api/v1/wh/mg/lead/email/unsubscribe", RouteKind::webhook, "unsubscribe",
+     EventType::unsubscribed},
+}};
+
+} // namespace
+
+std::span<const Route> routes() {
+    return table;
+}
+
+const Route* find_route(std::string_view path) {
+    if (path.size() > 1 && path.back() == '/') {
+        path.remove_suffix(1);
+    }
+    for (const auto& route : table) {
+        if (route.path == path) {
+            return &route;
+        }
+    }
+    return nullptr;
+}
+
+std::string_view allowed_methods(const Route& route) {
+    return route.kind == RouteKind::webhook ? "POST" : "GET, HEAD";
+}
+
+bool method_allowed(const Route& route, std::string_view method) {
+    if (route.kind == RouteKind::webhook) {
+        return method == "POST";
+    }
+    return method == "GET" || method == "HEAD";
+}
+
+std::string index_json() {
+    nlohmann::json map = nlohmann::json::object();
+    for (const auto& route : table) {
+        if (!route.name.empty()) {
+            map[std::string(route.name)] = route.path;
+        }
+    }
+    return nlohmann::json{{"routes", map}}.dump();
+}
+
+} // namespace leadhook::app

@@ -1,0 +1,35 @@
+#pragma once
+// The route table: the original app's per-event routes, the one route a
+// modern Mailgun account is configured with, and the index. A table, not a
+// chain of ifs, so the index page and the router can never disagree.
+#include "mailgun/event.hpp"
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace leadhook::app {
+
+enum class RouteKind { index, webhook };
+
+struct Route {
+    std::string_view path;
+    RouteKind kind;
+    std::string_view name;                     ///< key in the index map
+    std::optional<mailgun::EventType> implied; ///< for legacy posts without `event`
+};
+
+std::span<const Route> routes();
+
+/// The route for `path` (one trailing slash tolerated), or nullptr.
+const Route* find_route(std::string_view path);
+
+/// "POST" for webhooks, "GET, HEAD" for the index: the Allow header.
+std::string_view allowed_methods(const Route& route);
+bool method_allowed(const Route& route, std::string_view method);
+
+/// {"routes": {"delivered": "/api/v1/wh/mg/lead/email/delivered", ...}}
+std::string index_json();
+
+} // namespace leadhook::app

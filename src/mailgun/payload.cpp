@@ -1,0 +1,108 @@
+#include "mailgun/payload.hpp"
+
+#include "body/form.hpp"
+#include "body/json.hpp"
+#include "body/media_type.hpp"
+#include "body/multipart.hpp"
+
+namespace leadhook::mailgun {
+namespace {
+
+Expected<Payload, Unprocessable> from_fields(Expected<body::Fields, body::ParseError> parsed,
+                                             BodyFormat format) {
+    if (!parsed) {
+        return unexpected(Unprocessable{parsed.error().message});
+    }
+    Payload payload;
+    payload.format = format;
+    payload.fields = std::move(parsed).value();
+    return payload;
+}
+
+Expected<Payload, Unprocessable> from_json(std::string_view text) {
+    auto doc = body::parse_json(text);
+    if (!doc) {
+        return unexpected(Unprocessable{doc.error().message});
+    }
+    if (!doc->is_object()) {
+        return unexpected(Unprocessable{"JSON body is not an object"});
+    }
+    Payload payload;
+    payload.json = std::move(doc).value();
+    return payload;
+}
+
+/// Signature values are strings, but a timestamp may come as a JSON number.
+std::string json_text(const nlohmann::json& obj, const char* key) {
+    auto it = obj.find(key);
+    if (it == obj.end()) {
+        return {};
+    }
+    if (it->is_string()) {
+        return it->get<std::string>();
+    }
+    if (it->is_number_integer()) {
+        return it->dump();
+    }
+    return {};
+}
+
+std::optional<SignatureParams> json_signature(const nlohmann::json& body) {
+    auto sig = body.find("signature");
+    if (sig == body.end() || !sig->is_object()) {
+        return std::nullopt;
+    }
+    SignatureParams params{json_text(*sig, "timestamp"), json_text(*sig, "token"),
+                           json_text(*sig, "signature"), json_text(*sig, "parent-signature")};
+    if (params.timestamp.empty() || params.token.empty() || params.signature.empty()) {
+        return std::nullopt;
+    }
+    return params;
+}
+
+std::optional<SignatureParams> form_signature(const body::Fields& fields) {
+    const auto* timestamp = body::last(fields, "timestamp");
+    const auto* token = body::last(fields, "token");
+    const auto* signature = body::last(fields, "signature");
+    if (!timestamp || !token || !signature || timestamp->empty() || token->empty() ||
+        signature->empty()) {
+        return std::nullopt;
+    }
+    return SignatureParams{*timestamp, *token, *signature, {}};
+}
+
+} // namespace
+
+Expected<Payload, Unprocessable> parse_payload(std::string_view content_type,
+                                               std::string_view body) {
+    if (content_type.empty()) {
+        return unexpected(Unprocessable{"missing Content-Type"});
+    }
+    auto media = body::parse_media_type(content_type);
+    if (!media) {
+        return unexpected(Unprocessable{"malformed Content-Type: " + media.error().message});
+    }
+    if (media->essence == "application/json") {
+        return from_json(body);
+    }
+    if (media->essence == "application/x-www-form-urlencoded") {
+        return from_fields(body::parse_urlencoded(body), BodyFormat::form);
+    }
+    if (media->essence == "multipart/form-data") {
+        const std::string* boundary = media->param("boundary");
+        if (!boundary || boundary->empty()) {
+            return unexpected(Unprocessable{"multipart/form-data without a boundary"});
+        }
+        return from_fields(body::parse_multipart(body, *boundary), BodyFormat::multipart);
+    }
+    return unexpected(Unprocessable{"unsupported Content-Type " + media->essence +
+                                    " (expected application/json, "
+                                    "application/x-www-form-urlencoded or multipart/form-data)"});
+}
+
+std::optional<SignatureParams> find_signature(const Payload& payload) {
+    return payload.format == BodyFormat::json ? json_signature(payload.json)
+                                              : form_signature(payload.fields);
+}
+
+} // namespace leadhook::mailgun

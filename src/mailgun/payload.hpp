@@ -1,0 +1,41 @@
+#pragma once
+// A webhook body decoded by its Content-Type (never guessed from the bytes),
+// and the signature triple found in it.
+#include "body/fields.hpp"
+#include "mailgun/event.hpp"
+#include "util/expected.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace leadhook::mailgun {
+
+struct Payload {
+    BodyFormat format = BodyFormat::json;
+    nlohmann::json json; ///< the whole body, for BodyFormat::json
+    body::Fields fields; ///< for form and multipart
+};
+
+/// Why a body can never be processed; answered with 406 and this message.
+struct Unprocessable {
+    std::string message;
+};
+
+Expected<Payload, Unprocessable> parse_payload(std::string_view content_type,
+                                               std::string_view body);
+
+struct SignatureParams {
+    std::string timestamp; ///< exactly as sent: it is signed as text
+    std::string token;
+    std::string signature;
+    std::string parent_signature; ///< subaccount events only
+};
+
+/// The triple, or nullopt if any part is missing. Legacy forms take the last
+/// occurrence: Mailgun appends its own after user variables of the same name.
+std::optional<SignatureParams> find_signature(const Payload& payload);
+
+} // namespace leadhook::mailgun

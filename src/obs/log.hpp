@@ -1,0 +1,42 @@
+#pragma once
+// Logs are logfmt lines (key=value) on stderr, where journald or the dev
+// stack picks them up. One line per request. Callers pass only what is safe
+// to keep: never keys, tokens, signatures or bodies.
+#include "util/clock.hpp"
+
+#include <cstdio>
+#include <initializer_list>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+namespace leadhook::obs {
+
+struct LogField {
+    std::string_view key;
+    std::string value;
+};
+
+/// `ts=2026-11-29T01:02:03.456789Z level=info k=v ...`; empty values are left
+/// out. Values with spaces,
+/// quotes, `=` or control characters are quoted and escaped, so a hostile
+/// value cannot forge a second line or field.
+std::string format_logfmt(EpochMicros ts, std::string_view level,
+                          std::initializer_list<LogField> fields);
+
+class Logger {
+  public:
+    Logger(std::FILE* out, const Clock& clock) : m_out(out), m_clock(clock) {}
+
+    void write(std::string_view level, std::initializer_list<LogField> fields);
+    void info(std::string_view msg) { write("info", {{"msg", std::string(msg)}}); }
+    void warn(std::string_view msg) { write("warn", {{"msg", std::string(msg)}}); }
+    void error(std::string_view msg) { write("error", {{"msg", std::string(msg)}}); }
+
+  private:
+    std::FILE* m_out;
+    const Clock& m_clock;
+    std::mutex m_mutex; ///< whole lines only, even from many workers
+};
+
+} // namespace leadhook::obs
