@@ -1,0 +1,286 @@
+#include "storage/pg_event_store.hpp"
+
+#include "app/lead_state.hpp"
+#include "util/utf8.hpp"
+
+#include <array>
+#include <charconv>
+
+namespace leadhook::storage {
+namespace {
+
+using app::LeadState;
+using nlohmann::json;
+
+// Timestamps cross the wire as integer microseconds since the epoch, so no
+// precision is lost to floating point or time-zone formatting.
+#define LH_US(col) "(extract(epoch from " col ") * 1000000)::bigint"
+#define LH_TS(n) "(timestamptz 'epoch' + $" n "::bigint * interval '1 microsecond')"
+
+constexpr const char* lead_columns =
+    "id, coalesce(followup_email_delivered, false), coalesce(followup_email_bounced, false), "
+    "coalesce(followup_email_spam, false), coalesce(followup_email_unsub, false), "
+    "coalesce(followup_email_dropped, false), coalesce(is_optout, false), "
+    "coalesce(followup_email_opens, 0), coalesce(followup_email_clicks, 0), "
+    "followup_email_status, " LH_US(
+        "followup_email_status_at") ", "
+                                    "followup_email_open_ip, followup_email_open_device, " LH_US(
+                                        "followup_email_open_at") ", "
+                                                                  "followup_email_click_ip, "
+                                                                  "followup_email_click_device,"
+                                                                  " " LH_US("followup_email_click_"
+                                                                            "at") ", "
+                                                                                  "dropped_reason, "
+                                                                                  "dropped_code, "
+                                                                                  "dropped_"
+                                                                                  "description, "
+                                                                                  "bounce_error, "
+                                                                                  "bounce_code,"
+                                                                                  " " LH_US(
+                                                                                      "webhook_"
+                                                                                      "last_"
+                                                                                      "updated");
+
+// The follow-up email's message id decides; the newest lead for the address
+// is the fallback. FOR UPDATE serialises concurrent events for one lead.
+const std::string find_by_message_id =
+    std::string("SELECT ") + lead_columns +
+    " FROM leads WHERE btrim(followup_email_receipt_id, '<> ') = $1"
+    " ORDER BY followup_email_sent_date DESC NULLS LAST, id DESC LIMIT 1 FOR UPDATE";
+const std::string find_by_email =
+    std::string("SELECT ") + lead_columns +
+    " FROM leads WHERE lower(email_addr) = lower($1)"
+    " ORDER BY followup_email_sent_date DESC NULLS LAST, id DESC LIMIT 1 FOR UPDATE";
+
+constexpr const char* update_lead =
+    "UPDATE leads SET followup_email_delivered = $2, followup_email_bounced = $3,"
+    " followup_email_spam = $4, followup_email_unsub = $5, followup_email_dropped = $6,"
+    " is_optout = $7, followup_email_opens = $8, followup_email_clicks = $9,"
+    " followup_email_status = $10, followup_email_status_at = " LH_TS(
+        "11") ","
+              " followup_email_open_ip = $12, followup_email_open_device = $13,"
+              " followup_email_open_at = " LH_TS(
+                  "14") ", followup_email_click_ip = $15,"
+                        " followup_email_click_device = $16, followup_email_click_at = " LH_TS(
+                            "17") ","
+                                  " dropped_reason = $18, dropped_code = $19, dropped_description "
+                                  "= $20,"
+                                  " bounce_error = $21, bounce_code = $22, webhook_last_updated "
+                                  "= " LH_TS("23") " WHERE id = $1";
+
+constexpr const char* insert_event =
+    "INSERT INTO lead_email_events (lead_id, event_type, mailgun_event, severity, reason,"
+    " recipient, message_id, mailgun_event_id, event_time, received_at, domain, ip, country,"
+    " region, city, device_type, client_type, client_name, client_os, user_agent, bot, url,"
+    " code, error, description, tags, user_variables, token, signature, body_format, route,"
+    " payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, " LH_TS("9") ", " LH_TS(
+        "10") ", $11,"
+              " $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25,"
+              " ARRAY(SELECT jsonb_array_elements_text($26::jsonb)), $27::jsonb, $28, $29, $30, "
+              "$31,"
+              " $32::jsonb)";
+
+PgParam text(std::string_view value) {
+    return value.empty() ? PgParam{} : PgParam{to_storable_utf8(value)};
+}
+PgParam flag(bool value) {
+    return value ? "true" : "false";
+}
+PgParam number(long long value) {
+    return std::to_string(value);
+}
+PgParam micros(const std::optional<EpochMicros>& t) {
+    return t ? number(*t) : PgParam{};
+}
+
+/// JSON that jsonb accepts: valid UTF-8 and no NUL, in keys and strings alike.
+json storable(const json& value) {
+    if (value.is_string()) {
+        return to_storable_utf8(value.get_ref<const std::string&>());
+    }
+    if (value.is_array()) {
+        json out = json::array();
+        for (const auto& item : value) {
+            out.push_back(storable(item));
+        }
+        return out;
+    }
+    if (value.is_object()) {
+        json out = json::object();
+        for (const auto& [key, item] : value.items()) {
+            out[to_storable_utf8(key)] = storable(item);
+        }
+        return out;
+    }
+    return value;
+}
+PgParam json_param(const json& value) {
+    return storable(value).dump();
+}
+
+std::optional<EpochMicros> micros_at(const PgResult& r, int col) {
+    long long value = 0;
+    const auto s = r.text(0, col);
+    if (r.is_null(0, col) ||
+        std::from_chars(s.data(), s.data() + s.size(), value).ec != std::errc{}) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+LeadState read_lead(const PgResult& r) {
+    auto str = [&](int col) { return std::string(r.text(0, col)); };
+    auto boolean = [&](int col) { return r.text(0, col) == "t"; };
+    auto integer = [&](int col) { return static_cast<int>(micros_at(r, col).value_or(0)); };
+    return LeadState{
+        boolean(1),       boolean(2), boolean(3), boolean(4),       boolean(5), boolean(6),
+        integer(7),       integer(8), str(9),     micros_at(r, 10), str(11),    str(12),
+        micros_at(r, 13), str(14),    str(15),    micros_at(r, 16), str(17),    str(18),
+        str(19),          str(20),    str(21),    micros_at(r, 22)};
+}
+
+std::array<PgParam, 23> lead_params(std::int64_t id, const LeadState& s) {
+    return {number(id),
+            flag(s.delivered),
+            flag(s.bounced),
+            flag(s.spam),
+            flag(s.unsub),
+            flag(s.dropped),
+            flag(s.optout),
+            number(s.opens),
+            number(s.clicks),
+            text(s.status),
+            micros(s.status_at),
+            text(s.open_ip),
+            text(s.open_device),
+            micros(s.open_at),
+            text(s.click_ip),
+            text(s.click_device),
+            micros(s.click_at),
+            text(s.dropped_reason),
+            text(s.dropped_code),
+            text(s.dropped_description),
+            text(s.bounce_error),
+            text(s.bounce_code),
+            micros(s.last_updated)};
+}
+
+std::array<PgParam, 32> event_params(const EventRecord& r, std::optional<std::int64_t> lead) {
+    const auto& e = r.event;
+    return {lead ? number(*lead) : PgParam{},
+            text(mailgun::to_string(e.type)),
+            text(e.mailgun_event),
+            text(e.severity),
+            text(e.reason),
+            text(e.recipient),
+            text(e.message_id),
+            text(e.mailgun_event_id),
+            number(r.event_time),
+            number(r.received_at),
+            text(e.domain),
+            text(e.ip),
+            text(e.country),
+            text(e.region),
+            text(e.city),
+            text(e.device_type),
+            text(e.client_type),
+            text(e.client_name),
+            text(e.client_os),
+            text(e.user_agent),
+            text(e.bot),
+            text(e.url),
+            text(e.code),
+            text(e.error),
+            text(e.description),
+            json_param(e.tags),
+            json_param(e.user_variables),
+            text(r.token),
+            text(r.signature),
+            text(mailgun::to_string(e.format)),
+            text(r.route),
+            json_param(e.payload)};
+}
+
+/// The lead this event is about: by the follow-up email's message id, else
+/// by address. nullopt when none matches.
+Expected<std::optional<PgResult>, StoreError> find_lead(PgConnection& conn,
+                                                        const mailgun::Event& event) {
+    const std::array<std::pair<const std::string*, const std::string*>, 2> lookups{{
+        {&find_by_message_id, &event.message_id},
+        {&find_by_email, &event.recipient},
+    }};
+    for (const auto& [sql, key] : lookups) {
+        if (key->empty()) {
+            continue;
+        }
+        auto found = conn.exec(sql->c_str(), std::array{text(*key)});
+        if (!found) {
+            return unexpected(found.error());
+        }
+        if (found->rows() == 1) {
+            return std::optional<PgResult>(std::move(found).value());
+        }
+    }
+    return std::optional<PgResult>{};
+}
+
+} // namespace
+
+Expected<Recorded, StoreError> PgEventStore::record(const EventRecord& record) {
+    for (int attempt = 0;; ++attempt) {
+        const bool had_connection = m_conn.is_connected();
+        if (auto error = m_conn.ensure_connected()) {
+            return unexpected(*error);
+        }
+        m_commit_sent = false;
+        auto result = record_once(record);
+        if (result || result.error().kind != StoreFailure::unavailable) {
+            return result;
+        }
+        // A connection made before this request may have died with a
+        // restarted server.
+        // Before COMMIT nothing can have been written, so one retry on a new
+        // connection is safe; after it the outcome is unknown, and Mailgun's
+        // retry of the 503 is the safe path.
+        if (!had_connection || attempt > 0 || m_commit_sent) {
+            return result;
+        }
+        m_conn.drop();
+    }
+}
+
+Expected<Recorded, StoreError> PgEventStore::record_once(const EventRecord& record) {
+    auto fail = [&](StoreError error) -> Expected<Recorded, StoreError> {
+        if (m_conn.is_connected() && !m_conn.exec("ROLLBACK")) {
+            m_conn.drop();
+        }
+        return unexpected(std::move(error));
+    };
+    if (auto begun = m_conn.exec("BEGIN"); !begun) {
+        return unexpected(begun.error());
+    }
+    auto found = find_lead(m_conn, record.event);
+    if (!found) {
+        return fail(found.error());
+    }
+    std::optional<std::int64_t> lead_id;
+    if (const auto& row = *found) {
+        lead_id = std::stoll(std::string(row->text(0, 0)));
+        LeadState lead = read_lead(*row);
+        if (app::apply_event(lead, record.event, record.event_time, record.received_at)) {
+            if (auto updated = m_conn.exec(update_lead, lead_params(*lead_id, lead)); !updated) {
+                return fail(updated.error());
+            }
+        }
+    }
+    if (auto inserted = m_conn.exec(insert_event, event_params(record, lead_id)); !inserted) {
+        return fail(inserted.error());
+    }
+    m_commit_sent = true;
+    if (auto committed = m_conn.exec("COMMIT"); !committed) {
+        return fail(committed.error());
+    }
+    return Recorded{lead_id};
+}
+
+} // namespace leadhook::storage
