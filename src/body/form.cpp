@@ -1,0 +1,102 @@
+#include "body/form.hpp"
+
+#include <algorithm>
+#include <string>
+
+namespace leadhook::body {
+namespace {
+
+int hex_digit_value(char c) {
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+ParseError error_at(const std::string& what, std::size_t offset) {
+    return ParseError{what + " at byte offset " + std::to_string(offset)};
+}
+
+/// `offset` is where `encoded` starts in the body, so errors point into the body.
+Expected<std::string, ParseError> percent_decode(std::string_view encoded, std::size_t offset) {
+    std::string decoded;
+    decoded.reserve(encoded.size());
+    for (std::size_t i = 0; i < encoded.size(); ++i) {
+        const char c = encoded[i];
+        if (c != '%') {
+            decoded += (c == '+') ? ' ' : c;
+            continue;
+        }
+        if (encoded.size() - i < 3) {
+            return unexpected(error_at("truncated percent-escape", offset + i));
+        }
+        const int high = hex_digit_value(encoded[i + 1]);
+        const int low = hex_digit_value(encoded[i + 2]);
+        if (high < 0 || low < 0) {
+            return unexpected(
+                error_at("percent-escape not followed by two hex digits", offset + i));
+        }
+        decoded += static_cast<char>(high * 16 + low);
+        i += 2;
+    }
+    return decoded;
+}
+
+Expected<Field, ParseError> decode_pair(std::string_view pair, std::size_t offset,
+                                        const Limits& limits) {
+    const std::size_t equals = std::min(pair.find('='), pair.size());
+    auto name = percent_decode(pair.substr(0, equals), offset);
+    if (!name) {
+        return unexpected(name.error());
+    }
+    if (name->empty()) {
+        return unexpected(error_at("field with an empty name", offset));
+    }
+    if (name->size() > limits.max_name_bytes) {
+        return unexpected(error_at(
+            "field name longer than " + std::to_string(limits.max_name_bytes) + " bytes", offset));
+    }
+    const std::size_t value_offset = std::min(equals + 1, pair.size());
+    auto value = percent_decode(pair.substr(value_offset), offset + value_offset);
+    if (!value) {
+        return unexpected(value.error());
+    }
+    Field field;
+    field.name = std::move(name).value();
+    field.value = std::move(value).value();
+    field.size = field.value.size();
+    return field;
+}
+
+} // namespace
+
+Expected<Fields, ParseError> parse_urlencoded(std::string_view body, const Limits& limits) {
+    Fields fields;
+    std::size_t start = 0;
+    while (start <= body.size()) {
+        const std::size_t end = std::min(body.find('&', start), body.size());
+        const std::string_view pair = body.substr(start, end - start);
+        start = end + 1;
+        if (pair.empty()) {
+            continue;
+        }
+        if (fields.size() == limits.max_fields) {
+            return unexpected(
+                ParseError{"more than " + std::to_string(limits.max_fields) + " form fields"});
+        }
+        auto field = decode_pair(pair, end - pair.size(), limits);
+        if (!field) {
+            return unexpected(field.error());
+        }
+        fields.push_back(std::move(field).value());
+    }
+    return fields;
+}
+
+} // namespace leadhook::body

@@ -1,0 +1,18 @@
+#pragma once
+// application/x-www-form-urlencoded, as legacy Mailgun webhooks post
+// delivered/opened/clicked/unsubscribed events. Strict about escapes, because
+// a silently mis-decoded token or signature would fail verification later
+// with a far less helpful message.
+#include "body/fields.hpp"
+#include "util/expected.hpp"
+
+#include <string_view>
+
+namespace leadhook::body {
+
+/// Splits on '&', skips empty pairs; a pair without '=' is a name with an empty
+/// value; '+' is a space and %XX a byte. Values are bytes, not checked as UTF-8.
+/// Errors: a malformed escape (with its byte offset), an empty name, and the limits.
+Expected<Fields, ParseError> parse_urlencoded(std::string_view body, const Limits& limits = {});
+
+} // namespace leadhook::body
