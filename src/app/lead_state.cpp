@@ -50,20 +50,28 @@ void record_click(LeadState& lead, const mailgun::Event& e, EpochMicros t) {
     }
 }
 
-void record_failure(LeadState& lead, const mailgun::Event& e, bool newest) {
+void record_failure(LeadState& lead, const mailgun::Event& e, EpochMicros t) {
     if (e.type == EventType::bounced) {
         set_flag(lead.bounced);
+        const bool newest = is_newest(lead.bounce_at, t);
         set_detail(lead.bounce_error, !e.error.empty() ? e.error : e.description, newest);
         set_detail(lead.bounce_code, e.code, newest);
+        if (newest) {
+            lead.bounce_at = t;
+        }
         return;
     }
     set_flag(lead.dropped); // dropped and rejected
+    const bool newest = is_newest(lead.dropped_at, t);
     set_detail(lead.dropped_reason, e.reason, newest);
     set_detail(lead.dropped_code, e.code, newest);
     set_detail(lead.dropped_description, !e.description.empty() ? e.description : e.error, newest);
+    if (newest) {
+        lead.dropped_at = t;
+    }
 }
 
-void apply_flags(LeadState& lead, const mailgun::Event& e, EpochMicros t, bool newest) {
+void apply_flags(LeadState& lead, const mailgun::Event& e, EpochMicros t) {
     switch (e.type) {
     case EventType::opened:
         record_open(lead, e, t);
@@ -78,13 +86,15 @@ void apply_flags(LeadState& lead, const mailgun::Event& e, EpochMicros t, bool n
     case EventType::bounced:
     case EventType::dropped:
     case EventType::rejected:
-        record_failure(lead, e, newest);
+        record_failure(lead, e, t);
         break;
     case EventType::complained:
-        set_flag(lead.spam), set_flag(lead.optout);
+        set_flag(lead.spam);
+        set_flag(lead.optout);
         break;
     case EventType::unsubscribed:
-        set_flag(lead.unsub), set_flag(lead.optout);
+        set_flag(lead.unsub);
+        set_flag(lead.optout);
         break;
     case EventType::deferred:
     case EventType::accepted:
@@ -99,9 +109,8 @@ void apply_flags(LeadState& lead, const mailgun::Event& e, EpochMicros t, bool n
 bool apply_event(LeadState& lead, const mailgun::Event& event, EpochMicros event_time,
                  EpochMicros now) {
     const LeadState before = lead;
-    const bool newest = is_newest(lead.status_at, event_time);
-    apply_flags(lead, event, event_time, newest);
-    if (sets_status(event.type) && newest) {
+    apply_flags(lead, event, event_time);
+    if (sets_status(event.type) && is_newest(lead.status_at, event_time)) {
         lead.status = std::string(mailgun::to_string(event.type));
         lead.status_at = event_time;
     }

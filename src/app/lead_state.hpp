@@ -31,6 +31,8 @@ struct LeadState {
     std::string dropped_reason, dropped_code, dropped_description;
     std::string bounce_error, bounce_code;
     std::optional<EpochMicros> last_updated; ///< webhook_last_updated
+    std::optional<EpochMicros> bounce_at;    ///< time of the bounce the details describe
+    std::optional<EpochMicros> dropped_at;   ///< time of the drop the details describe
 
     bool operator==(const LeadState&) const = default;
 };

@@ -154,7 +154,8 @@ Expected<std::vector<std::string>, ConfigError> parse_key_file(std::string_view 
     std::vector<std::string> keys;
     std::istringstream lines{std::string(text)};
     for (std::string line; std::getline(lines, line);) {
-        if (line.empty() || line.front() == '#') {
+        const auto first = line.find_first_not_of(" \t\r");
+        if (first == std::string::npos || line[first] == '#') {
             continue;
         }
         for (auto& key : split_keys(line)) {

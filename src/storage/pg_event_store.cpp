@@ -13,42 +13,32 @@ using app::LeadState;
 using nlohmann::json;
 
 // Timestamps cross the wire as integer microseconds since the epoch, so no
-// precision is lost to floating point or time-zone formatting.
-#define LH_US(col) "(extract(epoch from " col ") * 1000000)::bigint"
-#define LH_TS(n) "(timestamptz 'epoch' + $" n "::bigint * interval '1 microsecond')"
-
+// precision is lost to floating point or time-zone formatting:
+//   read:  (extract(epoch from col) * 1000000)::bigint
+//   write: timestamptz 'epoch' + $n::bigint * interval '1 microsecond'
+// clang-format off
 constexpr const char* lead_columns =
-    "id, coalesce(followup_email_delivered, false), coalesce(followup_email_bounced, false), "
-    "coalesce(followup_email_spam, false), coalesce(followup_email_unsub, false), "
-    "coalesce(followup_email_dropped, false), coalesce(is_optout, false), "
-    "coalesce(followup_email_opens, 0), coalesce(followup_email_clicks, 0), "
-    "followup_email_status, " LH_US(
-        "followup_email_status_at") ", "
-                                    "followup_email_open_ip, followup_email_open_device, " LH_US(
-                                        "followup_email_open_at") ", "
-                                                                  "followup_email_click_ip, "
-                                                                  "followup_email_click_device,"
-                                                                  " " LH_US("followup_email_click_"
-                                                                            "at") ", "
-                                                                                  "dropped_reason, "
-                                                                                  "dropped_code, "
-                                                                                  "dropped_"
-                                                                                  "description, "
-                                                                                  "bounce_error, "
-                                                                                  "bounce_code,"
-                                                                                  " " LH_US(
-                                                                                      "webhook_"
-                                                                                      "last_"
-                                                                                      "updated");
+    "id, coalesce(followup_email_delivered, false), coalesce(followup_email_bounced, false),"
+    " coalesce(followup_email_spam, false), coalesce(followup_email_unsub, false),"
+    " coalesce(followup_email_dropped, false), coalesce(is_optout, false),"
+    " coalesce(followup_email_opens, 0), coalesce(followup_email_clicks, 0),"
+    " followup_email_status,"
+    " (extract(epoch from followup_email_status_at) * 1000000)::bigint,"
+    " followup_email_open_ip, followup_email_open_device,"
+    " (extract(epoch from followup_email_open_at) * 1000000)::bigint,"
+    " followup_email_click_ip, followup_email_click_device,"
+    " (extract(epoch from followup_email_click_at) * 1000000)::bigint,"
+    " dropped_reason, dropped_code, dropped_description, bounce_error, bounce_code,"
+    " (extract(epoch from webhook_last_updated) * 1000000)::bigint,"
+    " (extract(epoch from followup_email_bounced_at) * 1000000)::bigint,"
+    " (extract(epoch from followup_email_dropped_at) * 1000000)::bigint";
 
 // The follow-up email's message id decides; the newest lead for the address
 // is the fallback. FOR UPDATE serialises concurrent events for one lead.
-const std::string find_by_message_id =
-    std::string("SELECT ") + lead_columns +
+const std::string find_by_message_id = std::string("SELECT ") + lead_columns +
     " FROM leads WHERE btrim(followup_email_receipt_id, '<> ') = $1"
     " ORDER BY followup_email_sent_date DESC NULLS LAST, id DESC LIMIT 1 FOR UPDATE";
-const std::string find_by_email =
-    std::string("SELECT ") + lead_columns +
+const std::string find_by_email = std::string("SELECT ") + lead_columns +
     " FROM leads WHERE lower(email_addr) = lower($1)"
     " ORDER BY followup_email_sent_date DESC NULLS LAST, id DESC LIMIT 1 FOR UPDATE";
 
@@ -56,29 +46,31 @@ constexpr const char* update_lead =
     "UPDATE leads SET followup_email_delivered = $2, followup_email_bounced = $3,"
     " followup_email_spam = $4, followup_email_unsub = $5, followup_email_dropped = $6,"
     " is_optout = $7, followup_email_opens = $8, followup_email_clicks = $9,"
-    " followup_email_status = $10, followup_email_status_at = " LH_TS(
-        "11") ","
-              " followup_email_open_ip = $12, followup_email_open_device = $13,"
-              " followup_email_open_at = " LH_TS(
-                  "14") ", followup_email_click_ip = $15,"
-                        " followup_email_click_device = $16, followup_email_click_at = " LH_TS(
-                            "17") ","
-                                  " dropped_reason = $18, dropped_code = $19, dropped_description "
-                                  "= $20,"
-                                  " bounce_error = $21, bounce_code = $22, webhook_last_updated "
-                                  "= " LH_TS("23") " WHERE id = $1";
+    " followup_email_status = $10,"
+    " followup_email_status_at = timestamptz 'epoch' + $11::bigint * interval '1 microsecond',"
+    " followup_email_open_ip = $12, followup_email_open_device = $13,"
+    " followup_email_open_at = timestamptz 'epoch' + $14::bigint * interval '1 microsecond',"
+    " followup_email_click_ip = $15, followup_email_click_device = $16,"
+    " followup_email_click_at = timestamptz 'epoch' + $17::bigint * interval '1 microsecond',"
+    " dropped_reason = $18, dropped_code = $19, dropped_description = $20,"
+    " bounce_error = $21, bounce_code = $22,"
+    " webhook_last_updated = timestamptz 'epoch' + $23::bigint * interval '1 microsecond',"
+    " followup_email_bounced_at = timestamptz 'epoch' + $24::bigint * interval '1 microsecond',"
+    " followup_email_dropped_at = timestamptz 'epoch' + $25::bigint * interval '1 microsecond'"
+    " WHERE id = $1";
 
 constexpr const char* insert_event =
     "INSERT INTO lead_email_events (lead_id, event_type, mailgun_event, severity, reason,"
     " recipient, message_id, mailgun_event_id, event_time, received_at, domain, ip, country,"
     " region, city, device_type, client_type, client_name, client_os, user_agent, bot, url,"
     " code, error, description, tags, user_variables, token, signature, body_format, route,"
-    " payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, " LH_TS("9") ", " LH_TS(
-        "10") ", $11,"
-              " $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25,"
-              " ARRAY(SELECT jsonb_array_elements_text($26::jsonb)), $27::jsonb, $28, $29, $30, "
-              "$31,"
-              " $32::jsonb)";
+    " payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+    " timestamptz 'epoch' + $9::bigint * interval '1 microsecond',"
+    " timestamptz 'epoch' + $10::bigint * interval '1 microsecond',"
+    " $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25,"
+    " ARRAY(SELECT jsonb_array_elements_text($26::jsonb)), $27::jsonb, $28, $29, $30, $31,"
+    " $32::jsonb)";
+// clang-format on
 
 PgParam text(std::string_view value) {
     return value.empty() ? PgParam{} : PgParam{to_storable_utf8(value)};
@@ -132,14 +124,15 @@ LeadState read_lead(const PgResult& r) {
     auto str = [&](int col) { return std::string(r.text(0, col)); };
     auto boolean = [&](int col) { return r.text(0, col) == "t"; };
     auto integer = [&](int col) { return static_cast<int>(micros_at(r, col).value_or(0)); };
-    return LeadState{
-        boolean(1),       boolean(2), boolean(3), boolean(4),       boolean(5), boolean(6),
-        integer(7),       integer(8), str(9),     micros_at(r, 10), str(11),    str(12),
-        micros_at(r, 13), str(14),    str(15),    micros_at(r, 16), str(17),    str(18),
-        str(19),          str(20),    str(21),    micros_at(r, 22)};
+    return LeadState{boolean(1),       boolean(2),       boolean(3),       boolean(4),
+                     boolean(5),       boolean(6),       integer(7),       integer(8),
+                     str(9),           micros_at(r, 10), str(11),          str(12),
+                     micros_at(r, 13), str(14),          str(15),          micros_at(r, 16),
+                     str(17),          str(18),          str(19),          str(20),
+                     str(21),          micros_at(r, 22), micros_at(r, 23), micros_at(r, 24)};
 }
 
-std::array<PgParam, 23> lead_params(std::int64_t id, const LeadState& s) {
+std::array<PgParam, 25> lead_params(std::int64_t id, const LeadState& s) {
     return {number(id),
             flag(s.delivered),
             flag(s.bounced),
@@ -162,7 +155,9 @@ std::array<PgParam, 23> lead_params(std::int64_t id, const LeadState& s) {
             text(s.dropped_description),
             text(s.bounce_error),
             text(s.bounce_code),
-            micros(s.last_updated)};
+            micros(s.last_updated),
+            micros(s.bounce_at),
+            micros(s.dropped_at)};
 }
 
 std::array<PgParam, 32> event_params(const EventRecord& r, std::optional<std::int64_t> lead) {
