@@ -1,0 +1,156 @@
+#include "obs/log.hpp"
+#include "support.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace leadhook;
+using obs::format_logfmt;
+
+namespace {
+
+/// Microseconds since the epoch of a UTC calendar time.
+EpochMicros utc(int y, unsigned mo, unsigned d, int h, int mi, int s, int us) {
+    using namespace std::chrono;
+    const sys_days midnight{year{y} / month{mo} / day{d}};
+    return duration_cast<microseconds>(midnight.time_since_epoch() + hours{h} + minutes{mi} +
+                                       seconds{s} + microseconds{us})
+        .count();
+}
+
+const EpochMicros t0 = utc(2026, 11, 29, 1, 2, 3, 4);
+
+/// The line for one field `k` with `value`, minus the timestamp and level.
+std::string field_text(std::string value) {
+    const std::string line = format_logfmt(t0, "info", {{"k", std::move(value)}});
+    const std::string prefix = "ts=2026-11-29T01:02:03.000004Z level=info ";
+    BOOST_TEST_REQUIRE(line.starts_with(prefix), line);
+    BOOST_TEST_REQUIRE(line.ends_with("\n"), line);
+    return line.substr(prefix.size(), line.size() - prefix.size() - 1);
+}
+
+long newlines(std::string_view text) {
+    return static_cast<long>(std::count(text.begin(), text.end(), '\n'));
+}
+
+} // namespace
+
+// A suite namespace named `log` at global scope would clash with ::log() from
+// <cmath>, so this one lives inside a namespace of its own.
+namespace leadhook_unit {
+
+BOOST_AUTO_TEST_SUITE(log)
+
+BOOST_AUTO_TEST_CASE(timestamp_is_utc_with_microseconds) {
+    BOOST_TEST(format_logfmt(t0, "info", {}) == "ts=2026-11-29T01:02:03.000004Z level=info\n");
+    BOOST_TEST(format_logfmt(0, "warn", {}) == "ts=1970-01-01T00:00:00.000000Z level=warn\n");
+    BOOST_TEST(format_logfmt(utc(2024, 2, 29, 23, 59, 59, 999999), "error", {}) ==
+               "ts=2024-02-29T23:59:59.999999Z level=error\n");
+}
+
+BOOST_AUTO_TEST_CASE(fields_follow_in_order) {
+    BOOST_TEST(format_logfmt(t0, "info", {{"req", "abc"}, {"status", "200"}, {"path", "/api"}}) ==
+               "ts=2026-11-29T01:02:03.000004Z level=info req=abc status=200 path=/api\n");
+}
+
+BOOST_AUTO_TEST_CASE(plain_values_are_bare) {
+    BOOST_TEST(field_text("delivered") == "k=delivered");
+    BOOST_TEST(field_text("a@b.c/x-y_z:1,2") == "k=a@b.c/x-y_z:1,2");
+    BOOST_TEST(field_text("Z\xC3\xBCrich") == "k=Z\xC3\xBCrich"); // UTF-8 passes through
+}
+
+BOOST_AUTO_TEST_CASE(values_that_need_it_are_quoted_and_escaped) {
+    BOOST_TEST(field_text("two words") == R"(k="two words")");
+    BOOST_TEST(field_text(R"(say "hi")") == R"(k="say \"hi\"")");
+    BOOST_TEST(field_text("a=b") == R"(k="a=b")");
+    BOOST_TEST(field_text(R"(C:\path)") == R"(k="C:\\path")");
+    BOOST_TEST(field_text("line1\nline2") == R"(k="line1\nline2")");
+    BOOST_TEST(field_text("tab\there") == R"(k="tab\x09here")");
+    BOOST_TEST(field_text("cr\rlf") == R"(k="cr\x0dlf")");
+    BOOST_TEST(field_text(std::string("nul\0x", 5)) == R"(k="nul\x00x")");
+    BOOST_TEST(field_text("bell\x07") == R"(k="bell\x07")");
+    BOOST_TEST(field_text("del\x7f") == R"(k="del\x7f")");
+    BOOST_TEST(field_text(" ") == R"(k=" ")");
+}
+
+BOOST_AUTO_TEST_CASE(a_hostile_value_cannot_forge_a_line_or_a_field) {
+    const std::string line = format_logfmt(
+        t0, "info",
+        {{"path", "/x\nts=2000-01-01T00:00:00Z level=error forged=1"}, {"status", "200"}});
+    BOOST_TEST(newlines(line) == 1);
+    BOOST_TEST(line.back() == '\n');
+    BOOST_TEST(line.find(" forged=1 ") == std::string::npos);
+    BOOST_TEST(line.ends_with(" status=200\n"));
+    const std::string quote = format_logfmt(t0, "info", {{"a", "x\" b=\"y"}, {"c", "d"}});
+    BOOST_TEST(quote == "ts=2026-11-29T01:02:03.000004Z level=info a=\"x\\\" b=\\\"y\" c=d\n");
+}
+
+BOOST_AUTO_TEST_CASE(empty_values_are_left_out) {
+    BOOST_TEST(format_logfmt(t0, "info", {{"a", ""}, {"b", "1"}, {"c", ""}}) ==
+               "ts=2026-11-29T01:02:03.000004Z level=info b=1\n");
+}
+
+BOOST_AUTO_TEST_CASE(exactly_one_trailing_newline) {
+    for (const std::string value : {"", "x", "a\nb\nc\n", "\n", "\r\n"}) {
+        const std::string line = format_logfmt(t0, "info", {{"k", value}, {"m", "\n\n"}});
+        BOOST_TEST(newlines(line) == 1);
+        BOOST_TEST(line.back() == '\n');
+    }
+}
+
+BOOST_AUTO_TEST_CASE(logger_writes_whole_lines_with_the_clock_time) {
+    FixedClock clock{t0};
+    test::CapturedOutput out;
+    obs::Logger logger(out.file(), clock);
+    logger.write("info", {{"req", "r1"}, {"status", "200"}});
+    clock.set(t0 + 1);
+    logger.info("started up");
+    logger.warn("careful");
+    logger.error("broken\nbadly");
+    const auto lines = test::lines_of(out.text());
+    BOOST_TEST_REQUIRE(lines.size() == 4u);
+    BOOST_TEST(lines[0] == "ts=2026-11-29T01:02:03.000004Z level=info req=r1 status=200");
+    BOOST_TEST(lines[1] == "ts=2026-11-29T01:02:03.000005Z level=info msg=\"started up\"");
+    BOOST_TEST(lines[2] == "ts=2026-11-29T01:02:03.000005Z level=warn msg=careful");
+    BOOST_TEST(lines[3] == "ts=2026-11-29T01:02:03.000005Z level=error msg=\"broken\\nbadly\"");
+    BOOST_TEST(out.text().back() == '\n');
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_writers_never_interleave) {
+    FixedClock clock{t0};
+    test::CapturedOutput out;
+    obs::Logger logger(out.file(), clock);
+    constexpr int threads = 4;
+    constexpr int per_thread = 250;
+    {
+        std::vector<std::jthread> workers;
+        for (int t = 0; t < threads; ++t) {
+            workers.emplace_back([&logger, t] {
+                const std::string padding(200, static_cast<char>('a' + t));
+                for (int i = 0; i < per_thread; ++i) {
+                    logger.write("info", {{"worker", std::to_string(t)}, {"pad", padding}});
+                }
+            });
+        }
+    }
+    const auto lines = test::lines_of(out.text());
+    BOOST_TEST_REQUIRE(lines.size() == static_cast<std::size_t>(threads * per_thread));
+    for (const auto& line : lines) {
+        const auto worker = line.find("worker=");
+        BOOST_TEST_REQUIRE(worker != std::string::npos);
+        const char t = line[worker + 7];
+        const std::string expected =
+            "ts=2026-11-29T01:02:03.000004Z level=info worker=" + std::string(1, t) +
+            " pad=" + std::string(200, static_cast<char>('a' + (t - '0')));
+        BOOST_TEST_REQUIRE(line == expected);
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace leadhook_unit
