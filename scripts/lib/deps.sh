@@ -1,0 +1,101 @@
+# shellcheck shell=bash
+# Shared helpers for leadhook's scripts: source this file, don't run it.
+#
+#   leadhook_install_deps          install the Debian packages that are missing
+#   leadhook_build [DIR] [-DX=Y..]  configure (once, or again when -D args are
+#                                   given) and build with -j$(nproc)
+#   leadhook_say / leadhook_die     messages prefixed "leadhook:"
+#
+# LEADHOOK_ROOT is set to the repository root, found from this file's path.
+
+LEADHOOK_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
+
+# nginx, runuser and friends live in /usr/sbin, which a non-root PATH may lack.
+case ":$PATH:" in
+  *:/usr/sbin:*) ;;
+  *) PATH="$PATH:/usr/sbin:/sbin" ;;
+esac
+
+# Everything the build, the tests and the dev stack need (Debian 12 names).
+LEADHOOK_PACKAGES=(
+  build-essential cmake pkg-config
+  libfcgi-dev libfcgi-bin libssl-dev openssl libpq-dev
+  postgresql postgresql-contrib
+  libboost-test-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev
+  nginx-light curl python3 clang-format ca-certificates
+)
+
+# Debian's invoke-rc.d asks this file whether a package may start its service.
+LEADHOOK_POLICY_RC_D="${LEADHOOK_POLICY_RC_D:-/usr/sbin/policy-rc.d}"
+
+leadhook_say() { printf 'leadhook: %s\n' "$*"; }
+leadhook_warn() { printf 'leadhook: %s\n' "$*" >&2; }
+leadhook_die() {
+  printf 'leadhook: error: %s\n' "$*" >&2
+  exit 1
+}
+
+# Prints the names (one a line) of LEADHOOK_PACKAGES that are not installed.
+leadhook_missing_packages() {
+  local pkg status
+  for pkg in "${LEADHOOK_PACKAGES[@]}"; do
+    status="$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)"
+    [[ "$status" == installed ]] || printf '%s\n' "$pkg"
+  done
+}
+
+# Installs the missing packages (as root), or tells how to (otherwise: exit 1).
+# While apt runs, a temporary policy-rc.d keeps the packages' maintainer
+# scripts from starting the machine's own nginx and PostgreSQL services.
+leadhook_install_deps() {
+  local -a missing
+  command -v dpkg-query >/dev/null 2>&1 ||
+    leadhook_die "dpkg-query not found: this needs Debian 12 (or install the packages listed in scripts/lib/deps.sh yourself)"
+  mapfile -t missing < <(leadhook_missing_packages)
+  if ((${#missing[@]} == 0)); then
+    leadhook_say "all build dependencies present"
+    return 0
+  fi
+  if ((EUID != 0)); then
+    leadhook_warn "missing packages: ${missing[*]}"
+    leadhook_warn "install them with:"
+    printf '  sudo apt-get install -y --no-install-recommends %s\n' "${missing[*]}" >&2
+    exit 1
+  fi
+  leadhook_say "installing ${#missing[@]} missing packages: ${missing[*]}"
+  # A subshell, so its traps remove our policy-rc.d on success, failure and
+  # signals without disturbing the caller's traps.
+  (
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    if [[ ! -e "$LEADHOOK_POLICY_RC_D" ]]; then
+      trap 'rm -f "$LEADHOOK_POLICY_RC_D"' EXIT
+      printf '#!/bin/sh\n# temporary, from leadhook scripts/lib/deps.sh\nexit 101\n' >"$LEADHOOK_POLICY_RC_D"
+      chmod 0755 "$LEADHOOK_POLICY_RC_D"
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    # (set -e is off inside "( ) ||", hence the &&)
+    apt-get update && apt-get install -y --no-install-recommends "${missing[@]}"
+  ) || leadhook_die "apt-get failed (see above)"
+  mapfile -t missing < <(leadhook_missing_packages)
+  ((${#missing[@]} == 0)) || leadhook_die "still missing after apt-get install: ${missing[*]}"
+  leadhook_say "dependencies installed"
+}
+
+# leadhook_build [BUILD_DIR] [CMAKE_ARGS...]: configures BUILD_DIR when it has
+# no cache yet or when CMAKE_ARGS are given, then builds everything.
+# Warnings are errors unless the cache says LEADHOOK_WERROR=OFF.
+leadhook_build() {
+  local build_dir="${1:-$LEADHOOK_ROOT/build}"
+  if (($# > 0)); then shift; fi
+  local jobs
+  jobs="$(nproc 2>/dev/null || echo 2)"
+  if [[ ! -f "$build_dir/CMakeCache.txt" ]] || (($# > 0)); then
+    leadhook_say "configuring $build_dir"
+    cmake -S "$LEADHOOK_ROOT" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" ||
+      leadhook_die "cmake configure failed"
+  fi
+  leadhook_say "building in $build_dir with -j$jobs"
+  cmake --build "$build_dir" -j"$jobs" || leadhook_die "build failed"
+  leadhook_say "build done: $build_dir/src/leadhook"
+}

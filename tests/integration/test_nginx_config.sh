@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Checks that both nginx snippets in deploy/nginx/ pass `nginx -t`: the
+# production site (with a throwaway self-signed certificate) and the dev site,
+# each included from a minimal http {} block in a temporary prefix.
+# Usage: bash tests/integration/test_nginx_config.sh   (exit 0: both pass)
+set -euo pipefail
+
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
+  sed -n '2,5p' "$0"
+  exit 0
+fi
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
+NGINX="${NGINX:-$(PATH="$PATH:/usr/sbin:/sbin" command -v nginx || true)}"
+[[ -x "$NGINX" ]] || { echo "leadhook: error: nginx not found (apt-get install nginx-light)" >&2; exit 1; }
+command -v openssl >/dev/null || { echo "leadhook: error: openssl not found" >&2; exit 1; }
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/leadhook-nginx-test.XXXXXX")"
+trap 'rm -rf "$TMP"' EXIT
+
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=leadhook.test" \
+  -keyout "$TMP/test.key" -out "$TMP/test.crt" 2>"$TMP/openssl.log" ||
+  { cat "$TMP/openssl.log" >&2; echo "leadhook: error: openssl could not make a test certificate" >&2; exit 1; }
+# The production snippet includes fastcgi_params relative to nginx's conf dir.
+cp /etc/nginx/fastcgi_params "$TMP/fastcgi_params"
+
+# Every temp path inside TMP, so that nginx -t (which creates them) touches
+# nothing outside it; scgi/uwsgi only where this nginx has those modules.
+temp_paths() {
+  local mod features
+  features="$("$NGINX" -V 2>&1)"
+  for mod in client_body fastcgi proxy scgi uwsgi; do
+    [[ "$features" == *"without-http_${mod}_module"* ]] && continue
+    printf '    %s_temp_path %s;\n' "$mod" "$TMP/$mod"
+  done
+}
+
+# nginx.conf SITE_FILE: a minimal main config around one site.
+main_conf() {
+  cat <<CONF
+pid $TMP/nginx.pid;
+error_log $TMP/error.log warn;
+events { worker_connections 64; }
+http {
+    access_log off;
+$(temp_paths)
+    include $1;
+}
+CONF
+}
+
+# nginx -t binds the listen addresses, so the test moves them to a free
+# loopback port (nothing is bound outside 127.0.0.1, no root needed).
+free_port() {
+  local port i
+  for ((i = 0; i < 100; i++)); do
+    port=$((20000 + RANDOM % 10000))
+    # shellcheck disable=SC2016 # $1 belongs to the inner shell
+    timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$port" 2>/dev/null || { echo "$port"; return; }
+  done
+  echo "leadhook: error: no free port in 20000-29999" >&2
+  exit 1
+}
+
+failed=0
+check() { # NAME SITE_FILE ORIGINAL
+  local name="$1" site="$2"
+  if grep -n '@[A-Z_]*@' "$site"; then
+    echo "FAIL $name: placeholders left after substitution" >&2
+    failed=$((failed + 1))
+    return
+  fi
+  if grep -n '^ *listen ' "$site" | grep -v 'listen 127\.0\.0\.1:'; then
+    echo "FAIL $name: a listen directive the test could not move to loopback (update this test)" >&2
+    failed=$((failed + 1))
+    return
+  fi
+  main_conf "$site" >"$TMP/nginx-$name.conf"
+  if "$NGINX" -t -q -e "$TMP/error.log" -p "$TMP/" -c "$TMP/nginx-$name.conf" >"$TMP/$name.log" 2>&1; then
+    echo "ok   $name: nginx -t accepts $(basename "$3")"
+  else
+    echo "FAIL $name: nginx -t rejects $(basename "$3"):" >&2
+    cat "$TMP/$name.log" >&2
+    failed=$((failed + 1))
+  fi
+}
+
+sed -e "s|@SERVER_NAME@|leadhook.test|g" \
+  -e "s|^\( *\)listen 443 ssl;|\1listen 127.0.0.1:$(free_port) ssl;|" -e '/listen \[::\]:443 ssl;/d' \
+  -e "s|@TLS_CERTIFICATE@|$TMP/test.crt|g" \
+  -e "s|@TLS_CERTIFICATE_KEY@|$TMP/test.key|g" \
+  "$ROOT/deploy/nginx/leadhook.conf" >"$TMP/site-production.conf"
+check production "$TMP/site-production.conf" "$ROOT/deploy/nginx/leadhook.conf"
+
+sed -e "s|@HTTP_PORT@|$(free_port)|g" \
+  -e "s|@LEADHOOK_SOCKET@|$TMP/leadhook.sock|g" \
+  "$ROOT/deploy/nginx/leadhook-dev.conf" >"$TMP/site-dev.conf"
+check dev "$TMP/site-dev.conf" "$ROOT/deploy/nginx/leadhook-dev.conf"
+
+if ((failed)); then
+  echo "nginx config: $((2 - failed)) passed, $failed failed" >&2
+  exit 1
+fi
+echo "nginx config: 2 passed, 0 failed"

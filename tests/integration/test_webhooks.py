@@ -1,0 +1,263 @@
+#!/usr/bin/env python3
+"""Integration: real nginx -> leadhook -> PostgreSQL, driven over HTTP.
+
+Every corpus sample is posted with its own content type; statuses, event
+rows and lead rows are checked in the database itself.
+"""
+import glob
+import json
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from stack import CORPUS, Stack, json_webhook  # noqa: E402
+
+EVENTS = "/api/v1/wh/mg/events"
+MULTIPART = "multipart/form-data; boundary=BoUnDaRyStRiNg"
+FORM = "application/x-www-form-urlencoded"
+
+# Expected normalised type of each signed corpus sample.
+CORPUS_TYPES = {
+    "anymail__accepted-null-delivery-status.json": "accepted",
+    "anymail__clicked.json": "clicked",
+    "anymail__complained.json": "complained",
+    "anymail__delivered-signed-with-api-key.json": "delivered",
+    "anymail__delivered.json": "delivered",
+    "anymail__failed-permanent-bounce.json": "bounced",
+    "anymail__failed-temporary-generic.json": "deferred",
+    "anymail__failed-temporary-greylisted.json": "deferred",
+    "anymail__opened.json": "opened",
+    "anymail__rejected.json": "rejected",
+    "anymail__unsubscribed.json": "unsubscribed",
+    "symfony__accepted.json": "accepted",
+    "symfony__clicked.json": "clicked",
+    "symfony__complained.json": "complained",
+    "symfony__delivered.json": "delivered",
+    "symfony__failed-permanent-bounce.json": "bounced",
+    "symfony__failed-permanent-no-description.json": "bounced",
+    "symfony__failed-permanent-suppress-bounce.json": "dropped",
+    "symfony__failed-temporary.json": "deferred",
+    "symfony__opened.json": "opened",
+    "symfony__unsubscribed.json": "unsubscribed",
+    "anymail-legacy__clicked-custom-vars.form": "clicked",
+    "anymail-legacy__clicked-user-var-name-collisions.form": "clicked",
+    "anymail-legacy__delivered-x-mailgun-tag.form": "delivered",
+    "anymail-legacy__delivered-x-mailgun-variables.form": "delivered",
+    "anymail-legacy__delivered.form": "delivered",
+    "anymail-legacy__opened-tags.form": "opened",
+    "anymail-legacy__bounced-550.multipart": "bounced",
+    "anymail-legacy__bounced-code-5.1.1.multipart": "bounced",
+    "anymail-legacy__dropped-499-old.multipart": "dropped",
+    "anymail-legacy__dropped-605-hardfail.multipart": "dropped",
+    "anymail-legacy__dropped-607-spam.multipart": "dropped",
+}
+LEGACY_ROUTE = {"delivered": "delivered", "opened": "open", "clicked": "click",
+                "bounced": "bounced", "dropped": "dropped"}
+
+
+def content_type_of(name):
+    if name.endswith(".form"):
+        return FORM
+    if name.endswith(".multipart"):
+        return MULTIPART
+    return "application/json"
+
+
+def read(name):
+    with open(os.path.join(CORPUS, name), "rb") as f:
+        return f.read()
+
+
+class WebhookTests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.stack = Stack({"LEADHOOK_MAX_BODY_BYTES": str(1 << 20)})
+
+    @classmethod
+    def tearDownClass(cls):
+        log = cls.stack.leadhook_log()
+        result = cls.stack.stop()  # raises if leadhook did not exit 0 on SIGTERM
+        sys.stderr.write(result.stdout[-2000:])
+        sys.stderr.write("leadhook log, last lines:\n" + "\n".join(log.splitlines()[-5:]) + "\n")
+
+    def event_count(self):
+        return int(self.stack.scalar("SELECT count(*) FROM lead_email_events"))
+
+    def add_lead(self, email, receipt_id=None):
+        return int(self.stack.scalar(
+            "INSERT INTO leads (email_addr, followup_email_receipt_id, followup_email_sent_date)"
+            " VALUES (:'p0', nullif(:'p1', ''), now()) RETURNING id", email, receipt_id or ""))
+
+    def lead(self, lead_id):
+        cols = ["followup_email_status", "followup_email_delivered", "followup_email_bounced",
+                "followup_email_opens", "followup_email_clicks", "followup_email_spam",
+                "followup_email_unsub", "followup_email_dropped", "is_optout",
+                "followup_email_open_ip", "followup_email_open_device", "bounce_error",
+                "bounce_code", "dropped_reason", "dropped_code", "webhook_last_updated"]
+        row = self.stack.sql("SELECT %s FROM leads WHERE id = :'p0'" % ", ".join(cols), lead_id)[0]
+        return dict(zip(cols, row))
+
+    def test_index(self):
+        for path in ("/api", "/api/v1", "/api/v1/index"):
+            status, _, body = self.stack.request("GET", path)
+            self.assertEqual(status, 200, path)
+            routes = json.loads(body)["routes"]
+            self.assertEqual(routes["events"], EVENTS)
+            self.assertEqual(routes["delivered"], "/api/v1/wh/mg/lead/email/delivered")
+
+    def test_every_corpus_sample(self):
+        names = sorted(os.path.basename(p) for p in glob.glob(os.path.join(CORPUS, "*"))
+                       if os.path.isfile(p) and "NEG" not in p and not p.endswith((".md", "vectors.json")))
+        self.assertEqual(sorted(CORPUS_TYPES), names, "every sample has an expectation")
+        recipient = self.add_lead("recipient@example.com",
+                                  "<20180812211713.1.DF5966851B4BAA99@example.org>")
+        alice = self.add_lead("Alice@Example.com")
+        for name, expected in sorted(CORPUS_TYPES.items()):
+            with self.subTest(sample=name):
+                before = self.event_count()
+                path = EVENTS
+                if not name.endswith(".json"):  # legacy posts went to the per-event routes
+                    path = "/api/v1/wh/mg/lead/email/" + LEGACY_ROUTE[expected]
+                status, _, reply = self.stack.post(path, read(name), content_type_of(name))
+                self.assertEqual(status, 200, reply)
+                self.assertEqual(reply["event"], expected)
+                self.assertIn(reply["status"], ("success", "unmatched"))
+                self.assertEqual(reply["status"] == "success", reply["l_id"] is not None)
+                self.assertEqual(self.event_count(), before + 1)
+                row = self.stack.sql("SELECT event_type, coalesce(lead_id::text, ''), body_format,"
+                                     " route FROM lead_email_events ORDER BY id DESC LIMIT 1")[0]
+                self.assertEqual(row[0], expected)
+                self.assertEqual(row[1], str(reply["l_id"]) if reply["l_id"] else "")
+                self.assertEqual(row[3], path)
+        r = self.lead(recipient)
+        self.assertEqual((r["followup_email_delivered"], r["followup_email_spam"],
+                          r["followup_email_unsub"], r["is_optout"]), ("t", "t", "t", "t"))
+        self.assertEqual((r["followup_email_opens"], r["followup_email_clicks"]), ("1", "1"))
+        a = self.lead(alice)  # matched by address, case-insensitively
+        self.assertEqual((a["followup_email_bounced"], a["followup_email_dropped"]), ("t", "t"))
+        for lead_id in (recipient, alice):
+            newest = self.stack.scalar(
+                "SELECT event_type FROM lead_email_events WHERE lead_id = :'p0' AND event_type"
+                " NOT IN ('accepted', 'stored', 'unknown') ORDER BY event_time DESC, id DESC"
+                " LIMIT 1", lead_id)
+            self.assertEqual(self.lead(lead_id)["followup_email_status"], newest)
+
+    def test_legacy_event_named_by_route(self):
+        lead = self.add_lead("route-named@example.com")
+        body = read("anymail-legacy__bounced-550.multipart")
+        body = body.replace(b'name="event"\r\n\r\nbounced', b'name="x-note"\r\n\r\nbounced')
+        body = body.replace(b"noreply@example.com", b"route-named@example.com")
+        status, _, reply = self.stack.post("/api/v1/wh/mg/lead/email/bounced", body, MULTIPART)
+        self.assertEqual((status, reply["event"], reply["l_id"]), (200, "bounced", lead))
+        self.assertEqual(self.lead(lead)["bounce_code"], "550")
+        status, _, reply = self.stack.post(EVENTS, body, MULTIPART)
+        self.assertEqual(status, 406)
+        self.assertIn("no event", reply["error"])
+
+    def test_bad_and_missing_signature_store_nothing(self):
+        before = self.event_count()
+        for name in ("anymail__NEG-bad-signature.json", "anymail__NEG-missing-signature.json"):
+            status, _, reply = self.stack.post(EVENTS, read(name))
+            self.assertEqual(status, 409, name)
+            self.assertIn("signature", reply["error"])
+        forged = read("anymail__delivered.json").replace(b'"signature": "2a', b'"signature": "3a')
+        self.assertEqual(self.stack.post(EVENTS, forged)[0], 409)
+        self.assertEqual(self.event_count(), before)
+
+    def test_unprocessable_bodies_give_406_and_store_nothing(self):
+        before = self.event_count()
+        cases = [
+            (b"{not json", "application/json", "JSON"),
+            (b"[1, 2]", "application/json", "object"),
+            (read("anymail__delivered.json"), "text/plain", "Content-Type"),
+            (read("anymail__delivered.json"), None, "Content-Type"),
+            (read("anymail-legacy__bounced-550.multipart")[:200], MULTIPART, "boundary"),
+            (read("anymail-legacy__delivered.form"), "multipart/form-data", "boundary"),
+            (read("anymail-legacy__NEG-inbound-route-payload.form"), FORM, "inbound"),
+            (json_webhook({"timestamp": time.time()}), "application/json", "event"),
+            (b"[" * 100000, "application/json", "deeper"),
+        ]
+        for body, ctype, words in cases:
+            with self.subTest(content_type=ctype, expect=words):
+                status, _, reply = self.stack.post(EVENTS, body, ctype)
+                self.assertEqual(status, 406, reply)
+                self.assertIn(words.lower(), reply["error"].lower())
+        self.assertEqual(self.event_count(), before)
+
+    def test_routing_statuses(self):
+        self.assertEqual(self.stack.request("GET", "/api/v1/nope")[0], 404)
+        status, headers, _ = self.stack.request("GET", EVENTS)
+        self.assertEqual((status, headers.get("allow")), (405, "POST"))
+        status, headers, _ = self.stack.request("POST", "/api/v1/index", b"{}", "application/json")
+        self.assertEqual((status, headers.get("allow")), (405, "GET, HEAD"))
+        status, _, body = self.stack.request("HEAD", "/api/v1/index")
+        self.assertEqual((status, body), (200, b""))
+
+    def test_body_over_limit_gives_413(self):
+        big = json_webhook({"event": "delivered", "pad": "x" * (2 << 20)})
+        status, _, _ = self.stack.request("POST", EVENTS, big, "application/json")
+        self.assertEqual(status, 413)
+
+    def test_out_of_order_events(self):
+        lead = self.add_lead("late@example.com", "late-1@leadhook.test")
+        base = {"recipient": "late@example.com",
+                "message": {"headers": {"message-id": "late-1@leadhook.test"}}}
+        opened = dict(base, event="opened", timestamp=2000.5, ip="192.0.2.9",
+                      **{"client-info": {"device-type": "mobile"}})
+        delivered = dict(base, event="delivered", timestamp=1000.25)
+        older_open = dict(base, event="opened", timestamp=1500.0, ip="192.0.2.1",
+                          **{"client-info": {"device-type": "desktop"}})
+        for data in (opened, delivered, older_open):
+            status, _, reply = self.stack.post(EVENTS, json_webhook(data))
+            self.assertEqual((status, reply["l_id"]), (200, lead))
+        state = self.lead(lead)
+        self.assertEqual(state["followup_email_status"], "opened")
+        self.assertEqual(state["followup_email_delivered"], "t")
+        self.assertEqual(state["followup_email_opens"], "2")
+        self.assertEqual((state["followup_email_open_ip"], state["followup_email_open_device"]),
+                         ("192.0.2.9", "mobile"))
+        bounce = dict(base, event="failed", severity="permanent", reason="bounce",
+                      timestamp=500.0, **{"delivery-status": {"code": 550, "message": "no such user"}})
+        self.assertEqual(self.stack.post(EVENTS, json_webhook(bounce))[0], 200)
+        state = self.lead(lead)
+        self.assertEqual((state["followup_email_bounced"], state["followup_email_status"]),
+                         ("t", "opened"))
+        self.assertEqual((state["bounce_code"], state["bounce_error"]), ("550", "no such user"))
+
+    def test_database_down_gives_503_then_recovers(self):
+        lead = self.add_lead("outage@example.com")
+        body = json_webhook({"event": "delivered", "timestamp": 1700000000.0,
+                             "recipient": "outage@example.com"})
+        before = self.event_count()
+        self.stack.pg_stop()
+        try:
+            status, headers, reply = self.stack.post(EVENTS, body)
+            self.assertEqual(status, 503, reply)
+            self.assertIn("retry-after", headers)
+        finally:
+            self.stack.pg_start()
+        self.assertEqual(self.event_count(), before, "nothing half-written")
+        status, _, reply = self.stack.post(EVENTS, body)  # the same request, no leadhook restart
+        self.assertEqual((status, reply["l_id"]), (200, lead))
+        self.assertEqual(self.event_count(), before + 1)
+        # Every worker's connection died with the server; each must reconnect.
+        for i in range(12):
+            status, _, reply = self.stack.post(EVENTS, json_webhook(
+                {"event": "opened", "timestamp": 1700000001.0 + i, "recipient": "outage@example.com"}))
+            self.assertEqual((status, reply.get("l_id")), (200, lead), reply)
+
+    def test_log_has_one_line_per_request_and_no_secrets(self):
+        body = read("symfony__delivered.json")
+        status, _, _ = self.stack.post(EVENTS, body)
+        self.assertEqual(status, 200)
+        signature = json.loads(body)["signature"]
+        log = self.stack.leadhook_log()
+        for secret in (signature["token"], signature["signature"], "key-0p6mqbf74lb20gzq9f4dhpn9rg3zyk26"):
+            self.assertNotIn(secret, log)
+        self.assertRegex(log, r"req=\w+ method=POST path=/api/v1/wh/mg/events status=200")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
