@@ -30,23 +30,22 @@ std::string device_of(const mailgun::Event& e) {
     return !e.device_type.empty() ? e.device_type : e.client_name;
 }
 
-void record_open(LeadState& lead, const mailgun::Event& e, EpochMicros t) {
-    ++lead.opens;
-    const bool newest = is_newest(lead.open_at, t);
-    set_detail(lead.open_ip, e.ip, newest);
-    set_detail(lead.open_device, device_of(e), newest);
-    if (newest) {
-        lead.open_at = t;
-    }
-}
+/// Opens and clicks: each one counts; the ip and device shown are those of
+/// the newest by event time.
+struct Engagement {
+    int& count;
+    std::string& ip;
+    std::string& device;
+    std::optional<EpochMicros>& at;
+};
 
-void record_click(LeadState& lead, const mailgun::Event& e, EpochMicros t) {
-    ++lead.clicks;
-    const bool newest = is_newest(lead.click_at, t);
-    set_detail(lead.click_ip, e.ip, newest);
-    set_detail(lead.click_device, device_of(e), newest);
+void record_engagement(Engagement seen, const mailgun::Event& e, EpochMicros t) {
+    ++seen.count;
+    const bool newest = is_newest(seen.at, t);
+    set_detail(seen.ip, e.ip, newest);
+    set_detail(seen.device, device_of(e), newest);
     if (newest) {
-        lead.click_at = t;
+        seen.at = t;
     }
 }
 
@@ -74,13 +73,13 @@ void record_failure(LeadState& lead, const mailgun::Event& e, EpochMicros t) {
 void apply_flags(LeadState& lead, const mailgun::Event& e, EpochMicros t) {
     switch (e.type) {
     case EventType::opened:
-        record_open(lead, e, t);
+        record_engagement({lead.opens, lead.open_ip, lead.open_device, lead.open_at}, e, t);
         [[fallthrough]];
     case EventType::delivered:
         set_flag(lead.delivered);
         break;
     case EventType::clicked:
-        record_click(lead, e, t);
+        record_engagement({lead.clicks, lead.click_ip, lead.click_device, lead.click_at}, e, t);
         set_flag(lead.delivered);
         break;
     case EventType::bounced:

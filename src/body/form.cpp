@@ -1,23 +1,12 @@
 #include "body/form.hpp"
 
+#include "util/hex.hpp"
+
 #include <algorithm>
 #include <string>
 
 namespace leadhook::body {
 namespace {
-
-int hex_digit_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 ParseError error_at(const std::string& what, std::size_t offset) {
     return ParseError{what + " at byte offset " + std::to_string(offset)};

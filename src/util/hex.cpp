@@ -1,9 +1,8 @@
 #include "util/hex.hpp"
 
 namespace leadhook {
-namespace {
 
-int nibble(char c) {
+int hex_digit_value(char c) {
     if (c >= '0' && c <= '9') {
         return c - '0';
     }
@@ -15,8 +14,6 @@ int nibble(char c) {
     }
     return -1;
 }
-
-} // namespace
 
 std::string to_hex(std::span<const unsigned char> bytes) {
     static constexpr char digits[] = "0123456789abcdef";
@@ -36,8 +33,8 @@ std::optional<std::vector<unsigned char>> from_hex(std::string_view hex) {
     std::vector<unsigned char> out;
     out.reserve(hex.size() / 2);
     for (std::size_t i = 0; i < hex.size(); i += 2) {
-        int hi = nibble(hex[i]);
-        int lo = nibble(hex[i + 1]);
+        int hi = hex_digit_value(hex[i]);
+        int lo = hex_digit_value(hex[i + 1]);
         if (hi < 0 || lo < 0) {
             return std::nullopt;
         }

@@ -7,6 +7,9 @@
 
 namespace leadhook {
 
+/// The value of one hex digit of either case, or -1.
+int hex_digit_value(char c);
+
 /// Lower-case hex of `bytes`.
 std::string to_hex(std::span<const unsigned char> bytes);
 

@@ -64,6 +64,22 @@ inline std::string read_file(const std::filesystem::path& path) {
     return bytes.str();
 }
 
+/// Every corpus file (top level) with this extension, e.g. ".form".
+inline std::vector<std::filesystem::path> corpus_files(std::string_view extension) {
+    std::vector<std::filesystem::path> paths;
+    for (const auto& entry : std::filesystem::directory_iterator(corpus_dir())) {
+        if (entry.path().extension() == extension) {
+            paths.push_back(entry.path());
+        }
+    }
+    return paths;
+}
+
+/// A field value for messages: "<absent>" for nullptr.
+inline std::string text_of(const std::string* value) {
+    return value != nullptr ? *value : "<absent>";
+}
+
 /// A corpus file by its path relative to the corpus directory.
 inline std::string corpus(std::string_view name) {
     return read_file(corpus_dir() / name);

@@ -1,11 +1,14 @@
 #include "body/fields.hpp"
 
+#include "support.hpp"
+
 #include <boost/test/unit_test.hpp>
 
 #include <string>
 #include <vector>
 
 using namespace leadhook::body;
+using leadhook::test::text_of;
 
 namespace {
 
@@ -15,10 +18,6 @@ Field make(std::string name, std::string value) {
     field.value = std::move(value);
     field.size = field.value.size();
     return field;
-}
-
-std::string text_of(const std::string* value) {
-    return value != nullptr ? *value : "<absent>";
 }
 
 Fields collision_sample() {

@@ -1,5 +1,7 @@
 #include "body/form.hpp"
 
+#include "support.hpp"
+
 #include <boost/test/unit_test.hpp>
 
 #include <filesystem>
@@ -9,6 +11,9 @@
 #include <vector>
 
 using namespace leadhook::body;
+using leadhook::test::corpus_files;
+using leadhook::test::read_file;
+using leadhook::test::text_of;
 
 namespace {
 
@@ -21,27 +26,6 @@ Fields parse_ok(std::string_view body, const Limits& limits = {}) {
 std::string error_of(std::string_view body, const Limits& limits = {}) {
     auto parsed = parse_urlencoded(body, limits);
     return parsed ? "<parsed>" : parsed.error().message;
-}
-
-std::string text_of(const std::string* value) {
-    return value != nullptr ? *value : "<absent>";
-}
-
-std::string read_file(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream bytes;
-    bytes << in.rdbuf();
-    return bytes.str();
-}
-
-std::vector<std::filesystem::path> corpus_files(const std::string& extension) {
-    std::vector<std::filesystem::path> paths;
-    for (const auto& entry : std::filesystem::directory_iterator(LEADHOOK_CORPUS_DIR)) {
-        if (entry.path().extension() == extension) {
-            paths.push_back(entry.path());
-        }
-    }
-    return paths;
 }
 
 } // namespace
