@@ -91,6 +91,12 @@ class Stack:
             shutil.rmtree(self.dir, ignore_errors=True)
         return result
 
+    def restart_leadhook(self):
+        """SIGTERMs leadhook (if still running) and starts it again; raises if
+        its exit status was not 0."""
+        self._run(["leadhook-restart", "--dir", self.dir])
+        self.env = self._read_env()
+
     def pg_stop(self):
         self._run(["pg-stop", "--dir", self.dir])
 

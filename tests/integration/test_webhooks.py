@@ -7,7 +7,10 @@ rows and lead rows are checked in the database itself.
 import glob
 import json
 import os
+import signal
+import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -247,6 +250,48 @@ class WebhookTests(unittest.TestCase):
             status, _, reply = self.stack.post(EVENTS, json_webhook(
                 {"event": "opened", "timestamp": 1700000001.0 + i, "recipient": "outage@example.com"}))
             self.assertEqual((status, reply.get("l_id")), (200, lead), reply)
+
+    def test_sigterm_finishes_the_request_in_flight(self):
+        lead = self.add_lead("drain@example.com")
+        # Hold the lead's row lock so leadhook's request waits inside its transaction.
+        holder = subprocess.Popen(["psql", "-X", "-q", self.stack.db_url], stdin=subprocess.PIPE,
+                                  stdout=subprocess.DEVNULL, text=True)
+        holder.stdin.write("BEGIN; SELECT id FROM leads WHERE id = %d FOR UPDATE;\n" % lead)
+        holder.stdin.flush()
+        self.wait_for("the test holds the row lock", lambda: self.stack.scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'"
+            " AND query LIKE '%FOR UPDATE%'") == "1")
+        replies = []
+        body = json_webhook({"event": "delivered", "timestamp": 1700000100.0,
+                             "recipient": "drain@example.com"})
+        poster = threading.Thread(target=lambda: replies.append(self.stack.post(EVENTS, body)))
+        try:
+            poster.start()
+            self.wait_for("leadhook waits on the row lock", lambda: self.stack.scalar(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'leadhook'"
+                " AND wait_event_type = 'Lock'") == "1")
+            pid = int(self.stack.env["LEADHOOK_PID"])
+            os.kill(pid, signal.SIGTERM)
+            time.sleep(0.5)
+            os.kill(pid, 0)  # still alive: draining, not dropped
+        finally:
+            holder.stdin.write("COMMIT;\n")
+            holder.stdin.close()
+            holder.wait(timeout=30)
+        poster.join(timeout=30)
+        status, _, reply = replies[0]
+        self.assertEqual((status, reply["l_id"]), (200, lead))
+        self.assertEqual(self.lead(lead)["followup_email_delivered"], "t")
+        # leadhook-restart fails unless the drained leadhook exited with status 0.
+        self.stack.restart_leadhook()
+        self.assertEqual(self.stack.request("GET", "/api/v1/index")[0], 200)
+
+    def wait_for(self, what, condition, seconds=15):
+        deadline = time.time() + seconds
+        while not condition():
+            if time.time() > deadline:
+                self.fail("timed out waiting until " + what)
+            time.sleep(0.05)
 
     def test_log_has_one_line_per_request_and_no_secrets(self):
         body = read("symfony__delivered.json")
