@@ -29,6 +29,9 @@ Reply App::dispatch(const http::Request& request) const {
     if (route->kind == RouteKind::index) {
         return Reply{.outcome = Outcome::index, .index_json = index_json()};
     }
+    if (request.body_too_large) {
+        return Reply{.outcome = Outcome::too_large, .message = "request body too large"};
+    }
     return m_webhooks.handle(request, *route);
 }
 
@@ -36,9 +39,7 @@ http::Response App::handle(const http::Request& request) noexcept {
     const auto started = std::chrono::steady_clock::now();
     Reply reply{.outcome = Outcome::internal_error, .message = "internal error"};
     try {
-        reply = request.body_too_large
-                    ? Reply{.outcome = Outcome::too_large, .message = "request body too large"}
-                    : dispatch(request);
+        reply = dispatch(request);
     } catch (const std::exception& e) {
         reply = Reply{
             .outcome = Outcome::internal_error, .message = "internal error", .detail = e.what()};

@@ -210,6 +210,9 @@ BOOST_AUTO_TEST_CASE(too_large_is_413) {
     const auto response = h.send("POST", events_route, "application/json", "", /*too_large=*/true);
     BOOST_TEST(response.status == 413);
     BOOST_TEST(h.store.calls.empty());
+    // The route and method are judged first: an oversized body elsewhere is still 404 / 405.
+    BOOST_TEST(h.send("POST", "/nowhere", "application/json", "", true).status == 404);
+    BOOST_TEST(h.send("GET", events_route, "", "", true).status == 405);
 }
 
 BOOST_AUTO_TEST_CASE(store_failures) {
