@@ -3,8 +3,6 @@
 #include "mailgun/normalize.hpp"
 #include "mailgun/signature.hpp"
 
-#include <charconv>
-
 namespace leadhook::app {
 namespace {
 
@@ -19,13 +17,7 @@ EpochMicros event_time_of(const mailgun::Event& event, const mailgun::SignatureP
     if (event.event_time) {
         return *event.event_time;
     }
-    long long seconds = 0;
-    const char* end = sig.timestamp.data() + sig.timestamp.size();
-    auto [ptr, ec] = std::from_chars(sig.timestamp.data(), end, seconds);
-    if (ec == std::errc{} && ptr == end && seconds > 0 && seconds < 100000000000LL) {
-        return seconds * 1000000;
-    }
-    return received_at;
+    return parse_epoch_seconds(sig.timestamp).value_or(received_at);
 }
 
 Reply stored(const mailgun::Event& event, const storage::Recorded& recorded) {

@@ -5,7 +5,6 @@
 #include "mailgun/normalize.hpp"
 
 #include <array>
-#include <charconv>
 
 namespace leadhook::mailgun {
 namespace {
@@ -73,20 +72,6 @@ std::string first_or_empty(const Fields& fields, std::string_view name) {
 bool looks_inbound(const Fields& fields) {
     return body::first(fields, "sender") || body::first(fields, "body-html") ||
            body::first(fields, "stripped-text");
-}
-
-std::optional<EpochMicros> seconds_field(const Fields& fields) {
-    const std::string* ts = body::last(fields, "timestamp");
-    long long seconds = 0;
-    if (!ts) {
-        return std::nullopt;
-    }
-    auto [end, ec] = std::from_chars(ts->data(), ts->data() + ts->size(), seconds);
-    if (ec != std::errc{} || end != ts->data() + ts->size() || seconds < 0 ||
-        seconds > 100000000000LL) {
-        return std::nullopt;
-    }
-    return seconds * 1000000;
 }
 
 /// X-Mailgun-Variables headers inside message-headers, merged in order.
@@ -189,7 +174,9 @@ Expected<Event, Unprocessable> normalize_form(const Fields& fields, BodyFormat f
     e.domain = first_or_empty(fields, "domain");
     const std::string* id = body::first(fields, "Message-Id");
     e.message_id = bare_message_id(id ? *id : first_or_empty(fields, "message-id"));
-    e.event_time = seconds_field(fields);
+    if (const std::string* ts = body::last(fields, "timestamp")) {
+        e.event_time = parse_epoch_seconds(*ts);
+    }
     read_client(e, fields);
     e.url = first_or_empty(fields, "url");
     e.code = first_or_empty(fields, "code");

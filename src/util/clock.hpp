@@ -2,11 +2,17 @@
 // Time is injected so that request handling is deterministic under test.
 #include <chrono>
 #include <cstdint>
+#include <optional>
+#include <string_view>
 
 namespace leadhook {
 
 /// Microseconds since the Unix epoch: the resolution Mailgun and PostgreSQL share.
 using EpochMicros = std::int64_t;
+
+/// Whole Unix seconds as text ("1461261330") to microseconds; nullopt for
+/// anything else, including values outside 1970..5138, which no event has.
+std::optional<EpochMicros> parse_epoch_seconds(std::string_view text);
 
 class Clock {
   public:
