@@ -21,8 +21,10 @@ using Fields = std::vector<Field>;
 
 /// Limits every parser enforces, so hostile input costs bounded memory and time.
 struct Limits {
-    std::size_t max_fields = 1000;
-    std::size_t max_name_bytes = 256;
+    std::size_t max_fields = 1000;    ///< form fields, and multipart parts
+    std::size_t max_name_bytes = 256; ///< of one field name, decoded
+    std::size_t max_parts = 200;      ///< multipart parts (each costs a header parse)
+    std::size_t max_json_depth = 64;  ///< nesting of JSON arrays and objects
 };
 
 struct ParseError {

@@ -11,7 +11,7 @@
 
 namespace leadhook::body {
 
-constexpr std::size_t default_max_json_depth = 64;
+constexpr std::size_t default_max_json_depth = Limits{}.max_json_depth;
 
 Expected<nlohmann::json, ParseError> parse_json(std::string_view text,
                                                 std::size_t max_depth = default_max_json_depth);

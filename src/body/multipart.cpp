@@ -174,6 +174,17 @@ std::optional<ParseError> check_boundary(std::string_view boundary) {
     return std::nullopt;
 }
 
+/// Refuses a part beyond either limit, before spending anything on it.
+std::optional<ParseError> check_count(std::size_t parts_so_far, const Limits& limits) {
+    if (parts_so_far == limits.max_parts) {
+        return ParseError{"more than " + std::to_string(limits.max_parts) + " multipart parts"};
+    }
+    if (parts_so_far == limits.max_fields) {
+        return ParseError{"more than " + std::to_string(limits.max_fields) + " multipart fields"};
+    }
+    return std::nullopt;
+}
+
 } // namespace
 
 Expected<Fields, ParseError> parse_multipart(std::string_view body, std::string_view boundary,
@@ -193,9 +204,8 @@ Expected<Fields, ParseError> parse_multipart(std::string_view body, std::string_
         if (!delimiter) {
             return unexpected(ParseError{"multipart body ended before the closing boundary"});
         }
-        if (fields.size() == limits.max_fields) {
-            return unexpected(
-                ParseError{"more than " + std::to_string(limits.max_fields) + " multipart fields"});
+        if (auto error = check_count(fields.size(), limits)) {
+            return unexpected(std::move(*error));
         }
         auto field = parse_part(body.substr(part_start, delimiter->content_end - part_start),
                                 fields.size() + 1, limits);

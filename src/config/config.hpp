@@ -2,9 +2,13 @@
 // Configuration: defaults, then the TOML file, then LEADHOOK_* environment
 // variables, then the key file. Parsing is pure (text in, Config out) so it
 // is tested without touching the disk; load_config() is the thin I/O edge.
+#include "body/fields.hpp"
+#include "mailgun/key_ring.hpp"
+#include "util/clock.hpp"
 #include "util/expected.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -16,15 +20,32 @@ namespace leadhook::config {
 struct Config {
     std::string listen = "unix:/run/leadhook/leadhook.sock"; ///< unix:/path or host:port
     unsigned socket_mode = 0660;                             ///< permissions of a unix socket
-    int threads = 8;                        ///< workers, each with its own DB connection
-    std::size_t max_body_bytes = 25u << 20; ///< legacy bounces carry attachments
-    std::string database_url;               ///< libpq URI or conninfo; empty: PG* defaults
-    std::vector<std::string> signing_keys;  ///< tried in order
-    std::string signing_key_file;           ///< one key per line; # comments
+    int threads = 8;                               ///< workers, each with its own DB connection
+    std::size_t max_body_bytes = 25u << 20;        ///< legacy bounces carry attachments
+    std::string database_url;                      ///< libpq URI or conninfo; empty: PG* defaults
+    std::vector<mailgun::SigningKey> signing_keys; ///< tried in order; every one labelled
+    std::string signing_key_file; ///< one key per line (or comma-separated), # comments
+
+    std::int64_t max_age_seconds = 86400;       ///< oldest signed timestamp accepted; 0: any
+    std::int64_t max_future_skew_seconds = 300; ///< how far ahead of our clock it may be
+    long long quarantine_max_per_hour = 1000;   ///< refused requests kept per hour; 0: none
+    long long quarantine_max_bytes_per_hour = 64LL << 20;
+    int quarantine_retention_days = 30; ///< quarantined requests are purged after this
+
+    std::size_t max_fields = 1000;   ///< form fields, and multipart parts
+    std::size_t max_parts = 200;     ///< multipart parts
+    std::size_t max_json_depth = 64; ///< nesting of JSON arrays and objects
+
+    /// Things that work but should not be left so (file permissions);
+    /// load_config fills it, the caller logs it.
+    std::vector<std::string> warnings;
+
+    /// The body parser limits these settings describe.
+    body::Limits limits() const;
 };
 
 struct ConfigError {
-    std::string message; ///< names the source (file:line or variable) and the problem
+    std::string message; ///< names the source (file:line or variable) and the problem; never a key
 };
 
 /// Reads an environment variable; injectable for tests.
@@ -33,16 +54,26 @@ Getenv process_env();
 
 Expected<Config, ConfigError> parse_toml(std::string_view text, std::string_view source_name);
 Expected<Config, ConfigError> apply_env(Config config, const Getenv& getenv);
-Expected<std::vector<std::string>, ConfigError> parse_key_file(std::string_view text,
-                                                               std::string_view source_name);
-/// Refuses what cannot work: no signing key, no listen address, silly numbers.
+
+/// Key file entries, separated by newlines or commas; lines starting with #
+/// are comments. Each entry is `KEY [label=NAME] [not_after=RFC3339]`; a key
+/// without a label gets mailgun::default_label(). Errors give file:line.
+Expected<std::vector<mailgun::SigningKey>, ConfigError>
+parse_key_file(std::string_view text, std::string_view source_name);
+
+/// Refuses what cannot work: no signing key, duplicate keys or labels, no
+/// listen address, numbers out of range (the message names the setting).
 std::optional<ConfigError> validate(const Config& config);
 
-/// The whole chain: optional file, environment, key file, validation.
+/// The whole chain: optional file, environment, key file, validation, and
+/// warnings about files with signing keys that other users can read.
 Expected<Config, ConfigError> load_config(const std::optional<std::string>& path,
                                           const Getenv& getenv);
 
-/// One line for the startup log, with secrets redacted.
+/// Warnings that depend on the time: keys already past their not_after.
+std::vector<std::string> key_warnings(const Config& config, EpochMicros now);
+
+/// One line for the startup log: key labels and expiry, never a secret.
 std::string describe(const Config& config);
 
 } // namespace leadhook::config

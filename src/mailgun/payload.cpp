@@ -19,8 +19,8 @@ Expected<Payload, Unprocessable> from_fields(Expected<body::Fields, body::ParseE
     return payload;
 }
 
-Expected<Payload, Unprocessable> from_json(std::string_view text) {
-    auto doc = body::parse_json(text);
+Expected<Payload, Unprocessable> from_json(std::string_view text, std::size_t max_depth) {
+    auto doc = body::parse_json(text, max_depth);
     if (!doc) {
         return unexpected(Unprocessable{doc.error().message});
     }
@@ -73,8 +73,8 @@ std::optional<SignatureParams> form_signature(const body::Fields& fields) {
 
 } // namespace
 
-Expected<Payload, Unprocessable> parse_payload(std::string_view content_type,
-                                               std::string_view body) {
+Expected<Payload, Unprocessable> parse_payload(std::string_view content_type, std::string_view body,
+                                               const body::Limits& limits) {
     if (content_type.empty()) {
         return unexpected(Unprocessable{"missing Content-Type"});
     }
@@ -83,17 +83,17 @@ Expected<Payload, Unprocessable> parse_payload(std::string_view content_type,
         return unexpected(Unprocessable{"malformed Content-Type: " + media.error().message});
     }
     if (media->essence == "application/json") {
-        return from_json(body);
+        return from_json(body, limits.max_json_depth);
     }
     if (media->essence == "application/x-www-form-urlencoded") {
-        return from_fields(body::parse_urlencoded(body), BodyFormat::form);
+        return from_fields(body::parse_urlencoded(body, limits), BodyFormat::form);
     }
     if (media->essence == "multipart/form-data") {
         const std::string* boundary = media->param("boundary");
         if (!boundary || boundary->empty()) {
             return unexpected(Unprocessable{"multipart/form-data without a boundary"});
         }
-        return from_fields(body::parse_multipart(body, *boundary), BodyFormat::multipart);
+        return from_fields(body::parse_multipart(body, *boundary, limits), BodyFormat::multipart);
     }
     return unexpected(Unprocessable{"unsupported Content-Type " + media->essence +
                                     " (expected application/json, "

@@ -24,8 +24,10 @@ struct Unprocessable {
     std::string message;
 };
 
-Expected<Payload, Unprocessable> parse_payload(std::string_view content_type,
-                                               std::string_view body);
+/// Decodes `body` as its Content-Type says, within `limits` (fields, parts,
+/// name length, JSON depth); every failure, limits included, is Unprocessable.
+Expected<Payload, Unprocessable> parse_payload(std::string_view content_type, std::string_view body,
+                                               const body::Limits& limits = {});
 
 struct SignatureParams {
     std::string timestamp; ///< exactly as sent: it is signed as text

@@ -48,16 +48,10 @@ std::string sign(std::string_view key, std::string_view timestamp, std::string_v
     return to_hex(hmac_sha256(key, timestamp, token));
 }
 
-std::optional<std::size_t> verify(const SignatureParams& params,
-                                  std::span<const std::string> keys) {
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-        const Mac mac = hmac_sha256(keys[i], params.timestamp, params.token);
-        if (matches(params.signature, mac) ||
-            (!params.parent_signature.empty() && matches(params.parent_signature, mac))) {
-            return i;
-        }
-    }
-    return std::nullopt;
+KeyCheck check_key(const SignatureParams& params, std::string_view key) {
+    const Mac mac = hmac_sha256(key, params.timestamp, params.token);
+    return KeyCheck{matches(params.signature, mac),
+                    !params.parent_signature.empty() && matches(params.parent_signature, mac)};
 }
 
 } // namespace leadhook::mailgun

@@ -37,7 +37,7 @@ std::pair<std::string_view, std::string_view> split_input(std::string_view input
 }
 
 void check_fields(const Fields& fields, const Limits& limits, std::size_t body_size) {
-    require(fields.size() <= limits.max_fields);
+    require(fields.size() <= limits.max_fields && fields.size() <= limits.max_parts);
     std::size_t total = 0;
     for (const Field& field : fields) {
         require(!field.name.empty() && field.name.size() <= limits.max_name_bytes);
@@ -55,7 +55,7 @@ void check_fields(const Fields& fields, const Limits& limits, std::size_t body_s
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const auto [boundary, body] = split_input({reinterpret_cast<const char*>(data), size});
-    const Limits limits{16, 32};
+    const Limits limits{.max_fields = 16, .max_name_bytes = 32, .max_parts = 12};
     auto parsed = parse_multipart(body, boundary, limits);
     if (!parsed) {
         require(!parsed.error().message.empty());

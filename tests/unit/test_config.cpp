@@ -1,9 +1,9 @@
 #include "config/config.hpp"
+#include "config_support.hpp"
 #include "support.hpp"
 
 #include <boost/test/unit_test.hpp>
 
-#include <map>
 #include <string>
 #include <vector>
 
@@ -14,42 +14,7 @@ using cfg::Config;
 
 namespace {
 
-using Keys = std::vector<std::string>;
-
-/// A fake environment: only the variables in `vars` are set.
-cfg::Getenv env(std::map<std::string, std::string> vars) {
-    return [vars = std::move(vars)](const char* name) -> std::optional<std::string> {
-        auto it = vars.find(name);
-        return it == vars.end() ? std::nullopt : std::optional<std::string>(it->second);
-    };
-}
-
-Config parse_ok(std::string_view text) {
-    auto parsed = cfg::parse_toml(text, "test.toml");
-    BOOST_TEST_REQUIRE(parsed.has_value(), "failed: " << test::error_text(parsed));
-    return std::move(parsed).value();
-}
-
-std::string toml_error(std::string_view text) {
-    auto parsed = cfg::parse_toml(text, "test.toml");
-    return parsed ? "<parsed>" : parsed.error().message;
-}
-
-std::string env_error(std::map<std::string, std::string> vars) {
-    auto applied = cfg::apply_env(Config{}, env(std::move(vars)));
-    return applied ? "<applied>" : applied.error().message;
-}
-
-Config with_key() {
-    Config c;
-    c.signing_keys = {"k"};
-    return c;
-}
-
-std::string validate_text(const Config& c) {
-    auto error = cfg::validate(c);
-    return error ? error->message : "<valid>";
-}
+using namespace leadhook::test::config_support;
 
 void check_defaults(const Config& c) {
     const Config d;
@@ -61,6 +26,14 @@ void check_defaults(const Config& c) {
     BOOST_TEST(c.database_url == "");
     BOOST_TEST(c.signing_keys.empty());
     BOOST_TEST(c.signing_key_file == "");
+    BOOST_TEST(c.max_age_seconds == 86400);
+    BOOST_TEST(c.max_future_skew_seconds == 300);
+    BOOST_TEST(c.quarantine_max_per_hour == 1000);
+    BOOST_TEST(c.quarantine_max_bytes_per_hour == 67108864);
+    BOOST_TEST(c.max_fields == 1000u);
+    BOOST_TEST(c.max_parts == 200u);
+    BOOST_TEST(c.max_json_depth == 64u);
+    BOOST_TEST(c.warnings.empty());
 }
 
 } // namespace
@@ -76,14 +49,29 @@ max_body_bytes = 1048576
 database_url = "postgresql://leadhook@db/leadhook"
 signing_keys = ["key-one", "key-two"]
 signing_key_file = "/etc/leadhook/keys"
+max_age_seconds = 3600
+max_future_skew_seconds = 0
+quarantine_max_per_hour = 0
+quarantine_max_bytes_per_hour = 1024
+max_fields = 150
+max_parts = 20
+max_json_depth = 20
 )");
     BOOST_TEST(c.listen == "127.0.0.1:9000");
     BOOST_TEST(c.socket_mode == 0600u);
     BOOST_TEST(c.threads == 4);
     BOOST_TEST(c.max_body_bytes == 1048576u);
     BOOST_TEST(c.database_url == "postgresql://leadhook@db/leadhook");
-    BOOST_TEST(c.signing_keys == (Keys{"key-one", "key-two"}), boost::test_tools::per_element());
+    BOOST_TEST(secrets(c.signing_keys) == (Strings{"key-one", "key-two"}),
+               boost::test_tools::per_element());
     BOOST_TEST(c.signing_key_file == "/etc/leadhook/keys");
+    BOOST_TEST(c.max_age_seconds == 3600);
+    BOOST_TEST(c.max_future_skew_seconds == 0);
+    BOOST_TEST(c.quarantine_max_per_hour == 0);
+    BOOST_TEST(c.quarantine_max_bytes_per_hour == 1024);
+    BOOST_TEST(c.max_fields == 150u);
+    BOOST_TEST(c.max_parts == 20u);
+    BOOST_TEST(c.max_json_depth == 20u);
 }
 
 BOOST_AUTO_TEST_CASE(the_shipped_example_parses_to_the_defaults) {
@@ -111,8 +99,10 @@ BOOST_AUTO_TEST_CASE(wrong_types_are_refused) {
                "test.toml:1: unknown key or wrong type: socket_mode");
     BOOST_TEST(toml_error("signing_keys = \"one\"") ==
                "test.toml:1: unknown key or wrong type: signing_keys");
-    BOOST_TEST(toml_error("signing_keys = [\"a\",\n  2]") ==
-               "test.toml:2: signing_keys must hold strings");
+    BOOST_TEST(test::contains(toml_error("signing_keys = [\"a\",\n  2]"),
+                              "test.toml:2: signing_keys: items must be strings or tables"));
+    BOOST_TEST(toml_error("max_parts = 2.5") ==
+               "test.toml:1: unknown key or wrong type: max_parts");
 }
 
 BOOST_AUTO_TEST_CASE(socket_mode_must_be_octal_text) {
@@ -140,15 +130,30 @@ BOOST_AUTO_TEST_CASE(environment_overrides) {
                                  {"LEADHOOK_SIGNING_KEY_FILE", "/run/keys"},
                                  {"LEADHOOK_THREADS", "16"},
                                  {"LEADHOOK_MAX_BODY_BYTES", "2048"},
-                                 {"LEADHOOK_SOCKET_MODE", "0640"}}));
+                                 {"LEADHOOK_SOCKET_MODE", "0640"},
+                                 {"LEADHOOK_MAX_AGE_SECONDS", "600"},
+                                 {"LEADHOOK_MAX_FUTURE_SKEW_SECONDS", "60"},
+                                 {"LEADHOOK_QUARANTINE_MAX_PER_HOUR", "0"},
+                                 {"LEADHOOK_QUARANTINE_MAX_BYTES_PER_HOUR", "4096"},
+                                 {"LEADHOOK_MAX_FIELDS", "300"},
+                                 {"LEADHOOK_MAX_PARTS", "30"},
+                                 {"LEADHOOK_MAX_JSON_DEPTH", "16"}}));
     BOOST_TEST_REQUIRE(c.has_value());
     BOOST_TEST(c->listen == "unix:/tmp/x.sock");
     BOOST_TEST(c->database_url == "postgresql:///lh");
-    BOOST_TEST(c->signing_keys == (Keys{"k1", "k2", "k3"}), boost::test_tools::per_element());
+    BOOST_TEST(secrets(c->signing_keys) == (Strings{"k1", "k2", "k3"}),
+               boost::test_tools::per_element());
     BOOST_TEST(c->signing_key_file == "/run/keys");
     BOOST_TEST(c->threads == 16);
     BOOST_TEST(c->max_body_bytes == 2048u);
     BOOST_TEST(c->socket_mode == 0640u);
+    BOOST_TEST(c->max_age_seconds == 600);
+    BOOST_TEST(c->max_future_skew_seconds == 60);
+    BOOST_TEST(c->quarantine_max_per_hour == 0);
+    BOOST_TEST(c->quarantine_max_bytes_per_hour == 4096);
+    BOOST_TEST(c->max_fields == 300u);
+    BOOST_TEST(c->max_parts == 30u);
+    BOOST_TEST(c->max_json_depth == 16u);
 }
 
 BOOST_AUTO_TEST_CASE(an_empty_environment_changes_nothing) {
@@ -169,24 +174,6 @@ BOOST_AUTO_TEST_CASE(bad_environment_values_name_the_variable) {
         test::contains(env_error({{"LEADHOOK_MAX_BODY_BYTES", "1M"}}), "LEADHOOK_MAX_BODY_BYTES"));
     BOOST_TEST(
         test::contains(env_error({{"LEADHOOK_SOCKET_MODE", "0968"}}), "LEADHOOK_SOCKET_MODE"));
-}
-
-BOOST_AUTO_TEST_CASE(key_files) {
-    auto keys = cfg::parse_key_file("# rotation 2026\n\nold-key\n  new-key  \n\n# spare\na,b\n",
-                                    "keys.txt");
-    BOOST_TEST_REQUIRE(keys.has_value());
-    BOOST_TEST(*keys == (Keys{"old-key", "new-key", "a", "b"}), boost::test_tools::per_element());
-    for (std::string_view empty : {"", "\n\n", "# nothing here\n", "   \n"}) {
-        auto none = cfg::parse_key_file(empty, "keys.txt");
-        BOOST_TEST_REQUIRE(!none.has_value());
-        BOOST_TEST(none.error().message == "keys.txt: no signing key in the file");
-    }
-}
-
-BOOST_AUTO_TEST_CASE(key_files_with_crlf_line_ends) {
-    auto keys = cfg::parse_key_file("key-one\r\n# c\r\nkey-two\r\n", "keys.txt");
-    BOOST_TEST_REQUIRE(keys.has_value());
-    BOOST_TEST(*keys == (Keys{"key-one", "key-two"}), boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(validation) {
@@ -221,12 +208,13 @@ BOOST_AUTO_TEST_CASE(load_config_reads_the_file_env_and_key_file) {
     auto c = cfg::load_config(config_file.path(), env({{"LEADHOOK_THREADS", "5"}}));
     BOOST_TEST_REQUIRE(c.has_value(), test::error_text(c));
     BOOST_TEST(c->threads == 5);
-    BOOST_TEST(c->signing_keys == (Keys{"toml-key", "file-key-1", "file-key-2"}),
+    BOOST_TEST(secrets(c->signing_keys) == (Strings{"toml-key", "file-key-1", "file-key-2"}),
                boost::test_tools::per_element());
+    BOOST_TEST(c->warnings.empty()); // mkstemp makes files 0600
     // Without a file, the environment alone.
     auto env_only = cfg::load_config(std::nullopt, env({{"LEADHOOK_SIGNING_KEYS", "e"}}));
     BOOST_TEST_REQUIRE(env_only.has_value());
-    BOOST_TEST(env_only->signing_keys == Keys{"e"}, boost::test_tools::per_element());
+    BOOST_TEST(secrets(env_only->signing_keys) == Strings{"e"}, boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(load_config_errors) {
@@ -248,16 +236,25 @@ BOOST_AUTO_TEST_CASE(load_config_errors) {
 
 BOOST_AUTO_TEST_CASE(describe_never_shows_a_key_or_the_database_url) {
     Config c = with_key();
-    c.signing_keys = {"super-secret-signing-key", "another-secret"};
+    c.signing_keys = {{"super-secret-signing-key", "sha256:1a2b3c4d", std::nullopt},
+                      {"another-secret", "2026-q3", 1798675200000000}};
     c.database_url = "postgresql://user:hunter2@db/leadhook";
     const std::string line = cfg::describe(c);
     BOOST_TEST(!test::contains(line, "super-secret"));
     BOOST_TEST(!test::contains(line, "another-secret"));
     BOOST_TEST(!test::contains(line, "hunter2"));
-    BOOST_TEST(test::contains(line, "signing_keys=2"));
+    BOOST_TEST(
+        test::contains(line, "signing_keys=[sha256:1a2b3c4d, 2026-q3 until 2026-12-31T00:00:00Z]"));
     BOOST_TEST(test::contains(line, "socket_mode=0660"));
     BOOST_TEST(test::contains(line, "listen=unix:/run/leadhook/leadhook.sock"));
     BOOST_TEST(test::contains(line, "threads=8"));
+    BOOST_TEST(test::contains(line, "database=(set)"));
+    for (std::string_view setting :
+         {"max_body_bytes=26214400", "max_age_seconds=86400", "max_future_skew_seconds=300",
+          "quarantine_max_per_hour=1000", "quarantine_max_bytes_per_hour=67108864",
+          "max_fields=1000", "max_parts=200", "max_json_depth=64"}) {
+        BOOST_TEST(test::contains(line, setting), setting);
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -240,6 +240,33 @@ BOOST_AUTO_TEST_CASE(field_count_limit) {
                "more than 2 multipart fields");
 }
 
+BOOST_AUTO_TEST_CASE(part_count_limit) {
+    const std::string two = text_part("a", "1") + text_part("b", "2");
+    BOOST_TEST(parse_ok(two + close_line, Limits{.max_parts = 2}).size() == 2u);
+    BOOST_TEST(error_of(two + text_part("c", "3") + close_line, Limits{.max_parts = 2}) ==
+               "more than 2 multipart parts");
+    // Both limits hold; the message names the one that was reached.
+    BOOST_TEST(error_of(two + close_line, Limits{.max_fields = 1, .max_parts = 1}) ==
+               "more than 1 multipart parts");
+    BOOST_TEST(error_of(two + close_line, Limits{.max_fields = 1, .max_parts = 5}) ==
+               "more than 1 multipart fields");
+    // A file part counts like any other.
+    const std::string file = "--BoUnDaRyStRiNg\r\nContent-Disposition: form-data; "
+                             "name=\"attachment-1\"; filename=\"a.eml\"\r\n\r\nFrom: x\r\n";
+    BOOST_TEST(error_of(two + file + close_line, Limits{.max_parts = 2}) ==
+               "more than 2 multipart parts");
+}
+
+BOOST_AUTO_TEST_CASE(default_part_limit_is_200) {
+    std::string body;
+    for (int i = 0; i < 200; ++i) {
+        body += text_part("f" + std::to_string(i), "v");
+    }
+    BOOST_TEST(parse_ok(body + close_line).size() == 200u);
+    BOOST_TEST(error_of(body + text_part("one-more", "v") + close_line) ==
+               "more than 200 multipart parts");
+}
+
 BOOST_AUTO_TEST_CASE(name_length_limit) {
     BOOST_TEST(parse_ok(text_part("abc", "1") + close_line, Limits{10, 3}).size() == 1u);
     BOOST_TEST(error_of(text_part("a", "1") + text_part("abcd", "1") + close_line, Limits{10, 3}) ==

@@ -1,0 +1,83 @@
+#include "config/settings.hpp"
+
+#include <array>
+#include <charconv>
+#include <type_traits>
+
+namespace leadhook::config::detail {
+namespace {
+
+template <auto Member> long long get(const Config& c) {
+    return static_cast<long long>(c.*Member);
+}
+
+template <auto Member> void set(Config& c, long long value) {
+    using T = std::remove_cvref_t<decltype(c.*Member)>;
+    c.*Member = static_cast<T>(value); // in range: callers check range_problem first
+}
+
+template <auto Member>
+constexpr IntSetting setting(std::string_view name, const char* env, long long min, long long max,
+                             bool zero_means_off = false) {
+    return IntSetting{name, env, min, max, &get<Member>, &set<Member>, zero_means_off};
+}
+
+constexpr long long one_week = 7 * 24 * 3600;
+
+// The lower bounds keep a typo from turning every webhook into a refusal that
+// Mailgun does not retry (406) or that it retries in vain (409).
+constexpr std::array table{
+    setting<&Config::threads>("threads", "LEADHOOK_THREADS", 1, 1024),
+    setting<&Config::max_body_bytes>("max_body_bytes", "LEADHOOK_MAX_BODY_BYTES", 1024, 1LL << 30),
+    // 0 turns the check off, for replaying old captures into a test
+    // database; the token ledger is then never purged.
+    setting<&Config::max_age_seconds>("max_age_seconds", "LEADHOOK_MAX_AGE_SECONDS", 60, one_week,
+                                      /*zero_means_off=*/true),
+    setting<&Config::max_future_skew_seconds>("max_future_skew_seconds",
+                                              "LEADHOOK_MAX_FUTURE_SKEW_SECONDS", 0, 3600),
+    setting<&Config::quarantine_max_per_hour>("quarantine_max_per_hour",
+                                              "LEADHOOK_QUARANTINE_MAX_PER_HOUR", 0, 1000000),
+    setting<&Config::quarantine_max_bytes_per_hour>(
+        "quarantine_max_bytes_per_hour", "LEADHOOK_QUARANTINE_MAX_BYTES_PER_HOUR", 0, 1LL << 40),
+    setting<&Config::quarantine_retention_days>("quarantine_retention_days",
+                                                "LEADHOOK_QUARANTINE_RETENTION_DAYS", 1, 3650),
+    // A real Mailgun post has about 40 fields, 10 parts and JSON 6 deep.
+    setting<&Config::max_fields>("max_fields", "LEADHOOK_MAX_FIELDS", 100, 1000000),
+    setting<&Config::max_parts>("max_parts", "LEADHOOK_MAX_PARTS", 10, 100000),
+    setting<&Config::max_json_depth>("max_json_depth", "LEADHOOK_MAX_JSON_DEPTH", 16, 1000),
+};
+
+} // namespace
+
+std::span<const IntSetting> int_settings() {
+    return table;
+}
+
+const IntSetting* find_int_setting(std::string_view name) {
+    for (const auto& s : table) {
+        if (s.name == name) {
+            return &s;
+        }
+    }
+    return nullptr;
+}
+
+std::optional<std::string> range_problem(const IntSetting& s, long long value) {
+    if ((value >= s.min && value <= s.max) || (s.zero_means_off && value == 0)) {
+        return std::nullopt;
+    }
+    return std::string(s.name) + " must be " + (s.zero_means_off ? "0 (off) or " : "") +
+           "between " + std::to_string(s.min) + " and " + std::to_string(s.max) + " (got " +
+           std::to_string(value) + ")";
+}
+
+std::optional<long long> parse_integer(std::string_view text, int base) {
+    long long value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, base);
+    if (ec != std::errc{} || end != text.data() + text.size()) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+} // namespace leadhook::config::detail

@@ -1,0 +1,80 @@
+// The numeric settings: one range per setting, checked the same way in the
+// TOML file, the environment and validate(); and the body limits they make.
+#include "config/config.hpp"
+#include "config_support.hpp"
+#include "support.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <string>
+#include <vector>
+
+namespace test = leadhook::test;
+using namespace leadhook::test::config_support;
+
+BOOST_AUTO_TEST_SUITE(config_settings)
+
+BOOST_AUTO_TEST_CASE(ranges_are_checked_wherever_a_setting_comes_from) {
+    struct Range {
+        std::string name, env;
+        long long min, max;
+        bool zero_means_off = false;
+    };
+    const std::vector<Range> ranges{
+        {"threads", "LEADHOOK_THREADS", 1, 1024},
+        {"max_body_bytes", "LEADHOOK_MAX_BODY_BYTES", 1024, 1LL << 30},
+        {"max_age_seconds", "LEADHOOK_MAX_AGE_SECONDS", 60, 604800, true},
+        {"max_future_skew_seconds", "LEADHOOK_MAX_FUTURE_SKEW_SECONDS", 0, 3600},
+        {"quarantine_max_per_hour", "LEADHOOK_QUARANTINE_MAX_PER_HOUR", 0, 1000000},
+        {"quarantine_max_bytes_per_hour", "LEADHOOK_QUARANTINE_MAX_BYTES_PER_HOUR", 0, 1LL << 40},
+        {"quarantine_retention_days", "LEADHOOK_QUARANTINE_RETENTION_DAYS", 1, 3650},
+        {"max_fields", "LEADHOOK_MAX_FIELDS", 100, 1000000},
+        {"max_parts", "LEADHOOK_MAX_PARTS", 10, 100000},
+        {"max_json_depth", "LEADHOOK_MAX_JSON_DEPTH", 16, 1000},
+    };
+    for (const auto& r : ranges) {
+        BOOST_TEST_CONTEXT(r.name) {
+            const std::string rule = r.name + " must be " +
+                                     (r.zero_means_off ? "0 (off) or " : "") + "between " +
+                                     std::to_string(r.min) + " and " + std::to_string(r.max);
+            for (long long ok : {r.min, r.max}) {
+                BOOST_TEST(toml_error(r.name + " = " + std::to_string(ok)) == "<parsed>");
+                BOOST_TEST(env_error({{r.env, std::to_string(ok)}}) == "<applied>");
+            }
+            for (long long bad : {r.min - 1, r.max + 1}) {
+                const std::string got = " (got " + std::to_string(bad) + ")";
+                BOOST_TEST(toml_error("\n" + r.name + " = " + std::to_string(bad)) ==
+                           "test.toml:2: " + rule + got);
+                BOOST_TEST(env_error({{r.env, std::to_string(bad)}}) == r.env + ": " + rule + got);
+            }
+            BOOST_TEST(env_error({{r.env, "many"}}) == r.env + ": not a number: many");
+        }
+    }
+    Config c = with_key();
+    c.max_age_seconds = 59;
+    BOOST_TEST(validate_text(c) ==
+               "max_age_seconds must be 0 (off) or between 60 and 604800 (got 59)");
+    c.max_age_seconds = 0; // off: replaying old captures
+    BOOST_TEST(validate_text(c) == "<valid>");
+    c = with_key();
+    c.max_json_depth = 0;
+    BOOST_TEST(validate_text(c) == "max_json_depth must be between 16 and 1000 (got 0)");
+}
+
+BOOST_AUTO_TEST_CASE(limits_come_from_the_settings) {
+    Config c;
+    c.max_fields = 11;
+    c.max_parts = 12;
+    c.max_json_depth = 13;
+    const auto limits = c.limits();
+    BOOST_TEST(limits.max_fields == 11u);
+    BOOST_TEST(limits.max_parts == 12u);
+    BOOST_TEST(limits.max_json_depth == 13u);
+    BOOST_TEST(limits.max_name_bytes == leadhook::body::Limits{}.max_name_bytes);
+    const auto defaults = Config{}.limits();
+    BOOST_TEST(defaults.max_fields == leadhook::body::Limits{}.max_fields);
+    BOOST_TEST(defaults.max_parts == leadhook::body::Limits{}.max_parts);
+    BOOST_TEST(defaults.max_json_depth == leadhook::body::Limits{}.max_json_depth);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
