@@ -21,7 +21,7 @@ LEADHOOK_PACKAGES=(
   build-essential cmake pkg-config
   libfcgi-dev libfcgi-bin libssl-dev openssl libpq-dev
   postgresql postgresql-contrib
-  libboost-test-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev
+  libboost-test-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev prometheus-cpp-dev
   nginx-light curl python3 clang-format ca-certificates
 )
 

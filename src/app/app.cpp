@@ -29,6 +29,9 @@ Reply App::dispatch(const http::Request& request) const {
     if (route->kind == RouteKind::index) {
         return Reply{.outcome = Outcome::index, .index_json = index_json()};
     }
+    if (route->kind == RouteKind::metrics) {
+        return Reply{.outcome = Outcome::metrics, .metrics_text = m_metrics.render()};
+    }
     if (request.body_too_large) {
         return Reply{.outcome = Outcome::too_large, .message = "request body too large"};
     }
@@ -53,31 +56,40 @@ http::Response App::handle(const http::Request& request) noexcept {
                             .count();
     log_request(request, reply, micros);
     try {
+        m_metrics.count_request(info(reply.outcome).label);
+    } catch (...) {
+        // A counter must never turn an answered request into a crash.
+    }
+    try {
         http::Response response = to_response(reply);
         if (request.method == "HEAD") {
             response.body.clear();
         }
         return response;
     } catch (...) {
-        return http::Response{500, {}, R"({"error":"internal error"})"};
+        return http::Response{.status = 500, .body = R"({"error":"internal error"})"};
     }
 }
 
 void App::log_request(const http::Request& request, const Reply& reply, long long micros) noexcept {
     try {
         const auto& row = info(reply.outcome);
-        const bool failed = row.status >= 500;
-        m_log.write(failed ? "error" : "info",
-                    {{"req", request.request_id},
-                     {"method", request.method},
-                     {"path", request.path},
-                     {"status", std::to_string(row.status)},
-                     {"outcome", std::string(row.label)},
-                     {"event", reply.event},
-                     {"lead", reply.lead_id ? std::to_string(*reply.lead_id) : ""},
-                     {"remote", request.remote_addr},
-                     {"dur_us", std::to_string(micros)},
-                     {"error", error_text(reply)}});
+        // A forgery is an attack or a badly broken sender: someone should look.
+        const char* level = row.status >= 500                   ? "error"
+                            : reply.outcome == Outcome::forgery ? "warn"
+                                                                : "info";
+        m_log.write(level, {{"req", request.request_id},
+                            {"method", request.method},
+                            {"path", request.path},
+                            {"status", std::to_string(row.status)},
+                            {"outcome", std::string(row.label)},
+                            {"event", reply.event},
+                            {"lead", reply.lead_id ? std::to_string(*reply.lead_id) : ""},
+                            {"key", reply.key_label},
+                            {"quarantine", reply.quarantine},
+                            {"remote", request.remote_addr},
+                            {"dur_us", std::to_string(micros)},
+                            {"error", error_text(reply)}});
     } catch (...) {
         // Logging must never turn an answered request into a crash.
     }

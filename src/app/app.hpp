@@ -9,8 +9,9 @@ namespace leadhook::app {
 
 class App {
   public:
-    App(std::span<const std::string> keys, storage::EventStore& store, obs::Logger& log)
-        : m_webhooks(keys, store), m_log(log) {}
+    App(const SettingsHolder& settings, storage::EventStore& store, obs::Logger& log,
+        obs::Metrics& metrics)
+        : m_webhooks(settings, store, metrics), m_log(log), m_metrics(metrics) {}
 
     http::Response handle(const http::Request& request) noexcept;
 
@@ -20,6 +21,7 @@ class App {
 
     WebhookHandler m_webhooks;
     obs::Logger& m_log;
+    obs::Metrics& m_metrics;
 };
 
 } // namespace leadhook::app

@@ -7,11 +7,19 @@
 namespace leadhook::app {
 namespace {
 
-constexpr std::array<OutcomeInfo, 10> table{{
+constexpr std::array<OutcomeInfo, 15> table{{
     {Outcome::stored, 200, "stored"},
     {Outcome::unmatched, 200, "unmatched"},
+    {Outcome::duplicate, 200, "duplicate"},
     {Outcome::index, 200, "index"},
+    {Outcome::metrics, 200, "metrics"},
+    // 409, not 406: Mailgun retries it for hours, so a key added late (or a
+    // clock fixed) recovers the event; the quarantine keeps it meanwhile.
     {Outcome::bad_signature, 409, "bad_signature"},
+    {Outcome::stale, 409, "stale"},
+    {Outcome::future, 409, "future"},
+    // 406: retrying a forgery can never succeed.
+    {Outcome::forgery, 406, "forgery"},
     {Outcome::unprocessable, 406, "unprocessable"},
     {Outcome::too_large, 413, "too_large"},
     {Outcome::method_not_allowed, 405, "method_not_allowed"},
@@ -28,7 +36,9 @@ nlohmann::json success_body(const Reply& reply) {
     body["l_id"] = reply.lead_id ? nlohmann::json(*reply.lead_id) : nlohmann::json(nullptr);
     body["email"] = reply.email;
     body["event"] = reply.event;
-    body["status"] = reply.outcome == Outcome::stored ? "success" : "unmatched";
+    body["status"] = reply.outcome == Outcome::stored      ? "success"
+                     : reply.outcome == Outcome::duplicate ? "duplicate"
+                                                           : "unmatched";
     return body;
 }
 
@@ -49,11 +59,16 @@ http::Response to_response(const Reply& reply) {
     switch (reply.outcome) {
     case Outcome::stored:
     case Outcome::unmatched:
+    case Outcome::duplicate:
         response.body =
             success_body(reply).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         break;
     case Outcome::index:
         response.body = reply.index_json;
+        break;
+    case Outcome::metrics:
+        response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+        response.body = reply.metrics_text;
         break;
     default:
         response.body = nlohmann::json{{"error", reply.message}}.dump(

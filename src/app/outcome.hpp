@@ -14,8 +14,13 @@ namespace leadhook::app {
 enum class Outcome {
     stored,        ///< committed, lead matched
     unmatched,     ///< committed, no lead matched
+    duplicate,     ///< seen before; nothing changed
     index,         ///< the route map
+    metrics,       ///< Prometheus text
     bad_signature, ///< missing or wrong: retried, so a key fix within 8 h recovers it
+    stale,         ///< signed too long ago: a replay, or a retry past the window
+    future,        ///< signed ahead of our clock by more than the allowed skew
+    forgery,       ///< a used token with another body: never acceptable
     unprocessable, ///< can never succeed: Mailgun must not retry
     too_large,
     method_not_allowed,
@@ -39,9 +44,12 @@ struct Reply {
     std::optional<std::int64_t> lead_id{};
     std::string email{};
     std::string event{};
-    std::string allow{};      ///< for method_not_allowed
-    std::string index_json{}; ///< for index
-    std::string detail{};     ///< for the log only: SQLSTATE, cause
+    std::string allow{};        ///< for method_not_allowed
+    std::string index_json{};   ///< for index
+    std::string metrics_text{}; ///< for metrics
+    std::string key_label{};    ///< the key that verified the signature, for the log
+    std::string quarantine{};   ///< what the quarantine did with it, for the log
+    std::string detail{};       ///< for the log only: SQLSTATE, cause
 };
 
 http::Response to_response(const Reply& reply);

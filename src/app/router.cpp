@@ -9,7 +9,9 @@ namespace {
 
 using mailgun::EventType;
 
-constexpr std::array<Route, 11> table{{
+constexpr std::array<Route, 12> table{{
+    // Not in the index: operators scrape it, Mailgun has no use for it.
+    {"/metrics", RouteKind::metrics, "", std::nullopt},
     {"/api", RouteKind::index, "", std::nullopt},
     {"/api/v1", RouteKind::index, "", std::nullopt},
     {"/api/v1/index", RouteKind::index, "index", std::nullopt},

@@ -11,7 +11,7 @@
 
 namespace leadhook::app {
 
-enum class RouteKind { index, webhook };
+enum class RouteKind { index, metrics, webhook };
 
 struct Route {
     std::string_view path;
@@ -25,7 +25,7 @@ std::span<const Route> routes();
 /// The route for `path` (one trailing slash tolerated), or nullptr.
 const Route* find_route(std::string_view path);
 
-/// "POST" for webhooks, "GET, HEAD" for the index: the Allow header.
+/// "POST" for webhooks, "GET, HEAD" for the index and metrics: the Allow header.
 std::string_view allowed_methods(const Route& route);
 bool method_allowed(const Route& route, std::string_view method);
 

@@ -2,26 +2,34 @@
 
 #include "mailgun/normalize.hpp"
 #include "mailgun/signature.hpp"
+#include "util/sha256.hpp"
 
 namespace leadhook::app {
 namespace {
 
-Reply fail(Outcome outcome, std::string message) {
-    return Reply{.outcome = outcome, .message = std::move(message)};
+Reply fail(Outcome outcome, std::string message, std::string detail = {}) {
+    return Reply{.outcome = outcome, .message = std::move(message), .detail = std::move(detail)};
 }
 
 /// The event's own time; else the signed timestamp (for legacy posts they
 /// are the same); else the moment it arrived.
-EpochMicros event_time_of(const mailgun::Event& event, const mailgun::SignatureParams& sig,
+EpochMicros event_time_of(const mailgun::Event& event, std::optional<EpochMicros> signed_at,
                           EpochMicros received_at) {
-    if (event.event_time) {
-        return *event.event_time;
-    }
-    return parse_epoch_seconds(sig.timestamp).value_or(received_at);
+    return event.event_time.value_or(signed_at.value_or(received_at));
 }
 
-Reply stored(const mailgun::Event& event, const storage::Recorded& recorded) {
-    Reply reply{.outcome = recorded.lead_id ? Outcome::stored : Outcome::unmatched};
+Reply recorded_reply(const mailgun::Event& event, const storage::Recorded& recorded) {
+    Reply reply;
+    switch (recorded.status) {
+    case storage::RecordStatus::stored:
+        reply.outcome = recorded.lead_id ? Outcome::stored : Outcome::unmatched;
+        break;
+    case storage::RecordStatus::duplicate:
+        reply.outcome = Outcome::duplicate;
+        break;
+    case storage::RecordStatus::forgery:
+        return fail(Outcome::forgery, "token already used with a different body");
+    }
     reply.lead_id = recorded.lead_id;
     reply.email = event.recipient;
     reply.event = std::string(mailgun::to_string(event.type));
@@ -30,16 +38,52 @@ Reply stored(const mailgun::Event& event, const storage::Recorded& recorded) {
 
 Reply store_failed(const storage::StoreError& error) {
     const bool away = error.kind == storage::StoreFailure::unavailable;
-    Reply reply = fail(away ? Outcome::db_unavailable : Outcome::internal_error,
-                       away ? "database unavailable, retry later" : "internal error");
-    reply.detail = error.sqlstate.empty() ? error.message : error.sqlstate + " " + error.message;
-    return reply;
+    return fail(away ? Outcome::db_unavailable : Outcome::internal_error,
+                away ? "database unavailable, retry later" : "internal error",
+                error.sqlstate.empty() ? error.message : error.sqlstate + " " + error.message);
+}
+
+Reply unverified(const mailgun::VerifyError& error) {
+    std::string detail;
+    if (error.failure == mailgun::VerifyFailure::key_expired) {
+        detail = "verifies only with key " + error.expired_label + ", past its not_after";
+    }
+    return fail(Outcome::bad_signature, "signature does not verify with any current key",
+                std::move(detail));
+}
+
+/// The quarantine's name for a refusal; nullptr for what is not kept.
+const char* quarantine_reason(Outcome outcome) {
+    switch (outcome) {
+    case Outcome::bad_signature:
+    case Outcome::stale:
+    case Outcome::future:
+    case Outcome::forgery:
+    case Outcome::unprocessable:
+        return info(outcome).label.data();
+    default:
+        return nullptr;
+    }
 }
 
 } // namespace
 
 Reply WebhookHandler::handle(const http::Request& request, const Route& route) const {
-    auto payload = mailgun::parse_payload(request.content_type, request.body);
+    const auto settings = m_settings.get(); // one snapshot for the whole request
+    std::string body_sha256 = sha256(request.body);
+    Reply reply = judge(request, route, *settings, body_sha256);
+    if (reply.outcome == Outcome::forgery) {
+        m_metrics.count_forgery();
+    }
+    if (m_quarantine && quarantine_reason(reply.outcome)) {
+        keep(request, reply, *settings, std::move(body_sha256));
+    }
+    return reply;
+}
+
+Reply WebhookHandler::judge(const http::Request& request, const Route& route,
+                            const Settings& settings, const std::string& body_sha256) const {
+    auto payload = mailgun::parse_payload(request.content_type, request.body, settings.limits);
     if (!payload) {
         return fail(Outcome::unprocessable, payload.error().message);
     }
@@ -47,24 +91,68 @@ Reply WebhookHandler::handle(const http::Request& request, const Route& route) c
     if (!signature) {
         return fail(Outcome::bad_signature, "missing signature (timestamp, token and signature)");
     }
-    if (!mailgun::verify(*signature, m_keys)) {
-        return fail(Outcome::bad_signature, "signature does not verify with any configured key");
+    // Key end dates and the window are judged at arrival, so that reverify
+    // decides a quarantined request exactly as it would have been decided.
+    const auto verified = mailgun::verify(*signature, settings.keys, request.received_at);
+    if (!verified) {
+        return unverified(verified.error());
+    }
+    const auto signed_at = parse_epoch_seconds(signature->timestamp);
+    switch (judge_freshness(signed_at, request.received_at, settings.freshness)) {
+    case Freshness::stale:
+        return fail(Outcome::stale, "signature timestamp is older than the accepted window");
+    case Freshness::future:
+        return fail(Outcome::future, "signature timestamp is in the future");
+    case Freshness::fresh:
+        break;
     }
     auto event = mailgun::normalize(*payload, route.implied);
     if (!event) {
         return fail(Outcome::unprocessable, event.error().message);
     }
+    const auto& key = settings.keys[verified->index];
     const storage::EventRecord record{*event,
-                                      event_time_of(*event, *signature, request.received_at),
+                                      event_time_of(*event, signed_at, request.received_at),
                                       request.received_at,
+                                      signed_at.value_or(request.received_at),
                                       signature->token,
                                       signature->signature,
+                                      key.label,
+                                      body_sha256,
                                       request.path};
     auto recorded = m_store.record(record);
     if (!recorded) {
         return store_failed(recorded.error());
     }
-    return stored(*event, *recorded);
+    Reply reply = recorded_reply(*event, *recorded);
+    reply.key_label = key.label;
+    return reply;
+}
+
+void WebhookHandler::keep(const http::Request& request, Reply& reply, const Settings& settings,
+                          std::string body_sha256) const {
+    const storage::QuarantineEntry entry{quarantine_reason(reply.outcome),
+                                         reply.message,
+                                         request.path,
+                                         request.content_type,
+                                         request.remote_addr,
+                                         request.request_id,
+                                         request.body,
+                                         std::move(body_sha256),
+                                         request.received_at};
+    auto kept = m_store.quarantine(entry, settings.quarantine_cap);
+    if (!kept) {
+        // The answer stands (Mailgun retries a 409 anyway); the log says why
+        // the copy is missing.
+        reply.quarantine = "failed";
+        reply.detail +=
+            (reply.detail.empty() ? "" : "; ") + std::string("quarantine: ") + kept.error().message;
+    } else {
+        reply.quarantine = *kept == storage::Quarantined::stored     ? "stored"
+                           : *kept == storage::Quarantined::repeated ? "repeated"
+                                                                     : "dropped";
+    }
+    m_metrics.count_quarantine(reply.quarantine);
 }
 
 } // namespace leadhook::app

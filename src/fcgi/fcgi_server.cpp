@@ -76,7 +76,7 @@ std::string make_request_id(unsigned long long n) {
 bool write_response(FCGX_Request& req, const http::Response& response) {
     std::string head = "Status: " + std::to_string(response.status) + " " +
                        http::reason_phrase(response.status) +
-                       "\r\nContent-Type: application/json\r\n";
+                       "\r\nContent-Type: " + response.content_type + "\r\n";
     for (const auto& [name, value] : response.headers) {
         head += name + ": " + value + "\r\n";
     }

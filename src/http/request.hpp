@@ -24,8 +24,9 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 
 struct Response {
     int status = 200;
-    Headers headers; ///< besides Content-Type, which is always JSON here
-    std::string body;
+    std::string content_type = "application/json";
+    Headers headers{}; ///< besides Content-Type
+    std::string body{};
 };
 
 /// "OK", "Not Acceptable", ... for the status line; "Unknown" if we never send it.

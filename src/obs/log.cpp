@@ -1,20 +1,9 @@
 #include "obs/log.hpp"
 
-#include <ctime>
+#include <cstdio>
 
 namespace leadhook::obs {
 namespace {
-
-std::string iso8601(EpochMicros ts) {
-    const std::time_t seconds = static_cast<std::time_t>(ts / 1000000);
-    std::tm utc{};
-    gmtime_r(&seconds, &utc);
-    char buf[96];
-    const auto micros = static_cast<long>(((ts % 1000000) + 1000000) % 1000000);
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", utc.tm_year + 1900,
-                  utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, micros);
-    return buf;
-}
 
 bool needs_quotes(std::string_view value) {
     for (unsigned char c : value) {
@@ -52,7 +41,7 @@ void append_value(std::string& out, std::string_view value) {
 
 std::string format_logfmt(EpochMicros ts, std::string_view level,
                           std::initializer_list<LogField> fields) {
-    std::string line = "ts=" + iso8601(ts) + " level=";
+    std::string line = "ts=" + format_utc(ts) + " level=";
     line.append(level);
     for (const auto& field : fields) {
         if (field.value.empty()) {

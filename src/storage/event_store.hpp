@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace leadhook::storage {
 
@@ -16,13 +17,48 @@ struct EventRecord {
     const mailgun::Event& event;
     EpochMicros event_time; ///< the event's own time, or the signed timestamp, or arrival
     EpochMicros received_at;
-    std::string token; ///< the signature triple, kept for audit and replay checks
+    EpochMicros signed_at; ///< the signature's timestamp; the ledger row's purge key
+    std::string token;     ///< the signature triple, kept for audit and replay checks
     std::string signature;
-    std::string route; ///< the path it arrived on
+    std::string key_label;   ///< which signing key verified it
+    std::string body_sha256; ///< 32 raw bytes: binds the token to this body
+    std::string route;       ///< the path it arrived on
+};
+
+enum class RecordStatus {
+    stored,    ///< new: the event row and the lead's state were written
+    duplicate, ///< seen before (same token and body, or same Mailgun event): nothing changed
+    forgery,   ///< the token was already used with a different body: nothing written
 };
 
 struct Recorded {
-    std::optional<std::int64_t> lead_id; ///< nullopt: no lead matched
+    RecordStatus status = RecordStatus::stored;
+    std::optional<std::int64_t> lead_id; ///< nullopt: no lead matched (or unknown for forgery)
+};
+
+/// A request that was not accepted, kept raw for inspection and reverify.
+struct QuarantineEntry {
+    std::string_view reason; ///< bad_signature, stale, future, unprocessable, forgery
+    std::string_view detail; ///< the error answered; never a secret
+    std::string_view path;
+    std::string_view content_type;
+    std::string_view remote_addr;
+    std::string_view request_id;
+    std::string_view body;
+    std::string body_sha256; ///< 32 raw bytes
+    EpochMicros received_at;
+};
+
+/// Per clock hour, across every process sharing the database.
+struct QuarantineCap {
+    long long max_requests = 1000;
+    long long max_bytes = 64LL << 20;
+};
+
+enum class Quarantined {
+    stored,   ///< a new row
+    repeated, ///< the same body and path were already there: attempts counted
+    dropped,  ///< over the hourly cap: only counted
 };
 
 enum class StoreFailure {
@@ -41,7 +77,12 @@ class EventStore {
     virtual ~EventStore() = default;
     /// Writes the event row and the lead's new state in one transaction;
     /// returns only after COMMIT succeeded, or with nothing written.
+    /// A token seen before is answered from the ledger without touching
+    /// anything else.
     virtual Expected<Recorded, StoreError> record(const EventRecord& record) = 0;
+
+    virtual Expected<Quarantined, StoreError> quarantine(const QuarantineEntry& entry,
+                                                         const QuarantineCap& cap) = 0;
 };
 
 } // namespace leadhook::storage

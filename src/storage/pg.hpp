@@ -30,6 +30,11 @@ class PgResult {
     explicit PgResult(PgResultPtr result) : m_result(std::move(result)) {}
     int rows() const { return PQntuples(m_result.get()); }
     bool is_null(int row, int col) const { return PQgetisnull(m_result.get(), row, col) != 0; }
+    /// Rows an INSERT, UPDATE or DELETE touched.
+    long long affected() const {
+        const char* n = PQcmdTuples(m_result.get());
+        return n && *n ? std::stoll(n) : 0;
+    }
     std::string_view text(int row, int col) const {
         return {PQgetvalue(m_result.get(), row, col),
                 static_cast<std::size_t>(PQgetlength(m_result.get(), row, col))};

@@ -1,222 +1,57 @@
 #include "storage/pg_event_store.hpp"
 
-#include "app/lead_state.hpp"
-#include "util/utf8.hpp"
+#include "storage/pg_rows.hpp"
 
 #include <array>
-#include <charconv>
+#include <string>
 
 namespace leadhook::storage {
 namespace {
 
-using app::LeadState;
-using nlohmann::json;
-
-// Timestamps cross the wire as integer microseconds since the epoch, so no
-// precision is lost to floating point or time-zone formatting:
-//   read:  (extract(epoch from col) * 1000000)::bigint
-//   write: timestamptz 'epoch' + $n::bigint * interval '1 microsecond'
 // clang-format off
-constexpr const char* lead_columns =
-    "id, coalesce(followup_email_delivered, false), coalesce(followup_email_bounced, false),"
-    " coalesce(followup_email_spam, false), coalesce(followup_email_unsub, false),"
-    " coalesce(followup_email_dropped, false), coalesce(is_optout, false),"
-    " coalesce(followup_email_opens, 0), coalesce(followup_email_clicks, 0),"
-    " followup_email_status,"
-    " (extract(epoch from followup_email_status_at) * 1000000)::bigint,"
-    " followup_email_open_ip, followup_email_open_device,"
-    " (extract(epoch from followup_email_open_at) * 1000000)::bigint,"
-    " followup_email_click_ip, followup_email_click_device,"
-    " (extract(epoch from followup_email_click_at) * 1000000)::bigint,"
-    " dropped_reason, dropped_code, dropped_description, bounce_error, bounce_code,"
-    " (extract(epoch from webhook_last_updated) * 1000000)::bigint,"
-    " (extract(epoch from followup_email_bounced_at) * 1000000)::bigint,"
-    " (extract(epoch from followup_email_dropped_at) * 1000000)::bigint";
+// Claims the token for this transaction. A concurrent claim of the same token
+// waits here until the first commits (then this returns no row) or aborts.
+constexpr const char* claim_token =
+    "INSERT INTO webhook_tokens (token, body_sha256, signed_at, received_at, key_label)"
+    " VALUES ($1, $2::bytea, timestamptz 'epoch' + $3::bigint * interval '1 microsecond',"
+    " timestamptz 'epoch' + $4::bigint * interval '1 microsecond', $5)"
+    " ON CONFLICT (token) DO NOTHING RETURNING 1";
 
-// The follow-up email's message id decides; the newest lead for the address
-// is the fallback. FOR UPDATE serialises concurrent events for one lead.
-const std::string find_by_message_id = std::string("SELECT ") + lead_columns +
-    " FROM leads WHERE btrim(followup_email_receipt_id, '<> ') = $1"
-    " ORDER BY followup_email_sent_date DESC NULLS LAST, id DESC LIMIT 1 FOR UPDATE";
-const std::string find_by_email = std::string("SELECT ") + lead_columns +
-    " FROM leads WHERE lower(email_addr) = lower($1)"
-    " ORDER BY followup_email_sent_date DESC NULLS LAST, id DESC LIMIT 1 FOR UPDATE";
+constexpr const char* ledger_entry =
+    "SELECT body_sha256 = $2::bytea, lead_id FROM webhook_tokens WHERE token = $1";
 
-constexpr const char* update_lead =
-    "UPDATE leads SET followup_email_delivered = $2, followup_email_bounced = $3,"
-    " followup_email_spam = $4, followup_email_unsub = $5, followup_email_dropped = $6,"
-    " is_optout = $7, followup_email_opens = $8, followup_email_clicks = $9,"
-    " followup_email_status = $10,"
-    " followup_email_status_at = timestamptz 'epoch' + $11::bigint * interval '1 microsecond',"
-    " followup_email_open_ip = $12, followup_email_open_device = $13,"
-    " followup_email_open_at = timestamptz 'epoch' + $14::bigint * interval '1 microsecond',"
-    " followup_email_click_ip = $15, followup_email_click_device = $16,"
-    " followup_email_click_at = timestamptz 'epoch' + $17::bigint * interval '1 microsecond',"
-    " dropped_reason = $18, dropped_code = $19, dropped_description = $20,"
-    " bounce_error = $21, bounce_code = $22,"
-    " webhook_last_updated = timestamptz 'epoch' + $23::bigint * interval '1 microsecond',"
-    " followup_email_bounced_at = timestamptz 'epoch' + $24::bigint * interval '1 microsecond',"
-    " followup_email_dropped_at = timestamptz 'epoch' + $25::bigint * interval '1 microsecond'"
-    " WHERE id = $1";
-
+// The event row, unless this Mailgun event (id, timestamp) is already stored;
+// the token's ledger row learns which event and lead it produced.
 constexpr const char* insert_event =
-    "INSERT INTO lead_email_events (lead_id, event_type, mailgun_event, severity, reason,"
-    " recipient, message_id, mailgun_event_id, event_time, received_at, domain, ip, country,"
-    " region, city, device_type, client_type, client_name, client_os, user_agent, bot, url,"
-    " code, error, description, tags, user_variables, token, signature, body_format, route,"
-    " payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+    "WITH event AS (INSERT INTO lead_email_events (lead_id, event_type, mailgun_event,"
+    " severity, reason, recipient, message_id, mailgun_event_id, event_time, received_at,"
+    " domain, ip, country, region, city, device_type, client_type, client_name, client_os,"
+    " user_agent, bot, url, code, error, description, tags, user_variables, token, signature,"
+    " body_format, route, payload, signing_key_label) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
     " timestamptz 'epoch' + $9::bigint * interval '1 microsecond',"
     " timestamptz 'epoch' + $10::bigint * interval '1 microsecond',"
     " $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25,"
     " ARRAY(SELECT jsonb_array_elements_text($26::jsonb)), $27::jsonb, $28, $29, $30, $31,"
-    " $32::jsonb)";
+    " $32::jsonb, $33)"
+    " ON CONFLICT (mailgun_event_id, event_time) WHERE mailgun_event_id IS NOT NULL DO NOTHING"
+    " RETURNING id, lead_id)"
+    " UPDATE webhook_tokens t SET event_id = event.id, lead_id = event.lead_id FROM event"
+    " WHERE t.token = $28 RETURNING event.id";
+
+// A second delivery of a stored Mailgun event: the new token points at the
+// original, so a retry of this request is answered the same way.
+constexpr const char* link_to_original =
+    "WITH original AS (SELECT id, lead_id FROM lead_email_events WHERE mailgun_event_id = $2"
+    " AND event_time = timestamptz 'epoch' + $3::bigint * interval '1 microsecond')"
+    " UPDATE webhook_tokens t SET event_id = original.id, lead_id = original.lead_id"
+    " FROM original WHERE t.token = $1 RETURNING original.lead_id";
 // clang-format on
 
-PgParam text(std::string_view value) {
-    return value.empty() ? PgParam{} : PgParam{to_storable_utf8(value)};
-}
-PgParam flag(bool value) {
-    return value ? "true" : "false";
-}
-PgParam number(long long value) {
-    return std::to_string(value);
-}
-PgParam micros(const std::optional<EpochMicros>& t) {
-    return t ? number(*t) : PgParam{};
-}
-
-/// JSON that jsonb accepts: valid UTF-8 and no NUL, in keys and strings alike.
-json storable(const json& value) {
-    if (value.is_string()) {
-        return to_storable_utf8(value.get_ref<const std::string&>());
-    }
-    if (value.is_array()) {
-        json out = json::array();
-        for (const auto& item : value) {
-            out.push_back(storable(item));
-        }
-        return out;
-    }
-    if (value.is_object()) {
-        json out = json::object();
-        for (const auto& [key, item] : value.items()) {
-            out[to_storable_utf8(key)] = storable(item);
-        }
-        return out;
-    }
-    return value;
-}
-PgParam json_param(const json& value) {
-    return storable(value).dump();
-}
-
-std::optional<EpochMicros> micros_at(const PgResult& r, int col) {
-    long long value = 0;
-    const auto s = r.text(0, col);
-    if (r.is_null(0, col) ||
-        std::from_chars(s.data(), s.data() + s.size(), value).ec != std::errc{}) {
+std::optional<std::int64_t> lead_id_at(const PgResult& r, int row, int col) {
+    if (r.rows() <= row || r.is_null(row, col)) {
         return std::nullopt;
     }
-    return value;
-}
-
-LeadState read_lead(const PgResult& r) {
-    auto str = [&](int col) { return std::string(r.text(0, col)); };
-    auto boolean = [&](int col) { return r.text(0, col) == "t"; };
-    auto integer = [&](int col) { return static_cast<int>(micros_at(r, col).value_or(0)); };
-    return LeadState{boolean(1),       boolean(2),       boolean(3),       boolean(4),
-                     boolean(5),       boolean(6),       integer(7),       integer(8),
-                     str(9),           micros_at(r, 10), str(11),          str(12),
-                     micros_at(r, 13), str(14),          str(15),          micros_at(r, 16),
-                     str(17),          str(18),          str(19),          str(20),
-                     str(21),          micros_at(r, 22), micros_at(r, 23), micros_at(r, 24)};
-}
-
-std::array<PgParam, 25> lead_params(std::int64_t id, const LeadState& s) {
-    return {number(id),
-            flag(s.delivered),
-            flag(s.bounced),
-            flag(s.spam),
-            flag(s.unsub),
-            flag(s.dropped),
-            flag(s.optout),
-            number(s.opens),
-            number(s.clicks),
-            text(s.status),
-            micros(s.status_at),
-            text(s.open_ip),
-            text(s.open_device),
-            micros(s.open_at),
-            text(s.click_ip),
-            text(s.click_device),
-            micros(s.click_at),
-            text(s.dropped_reason),
-            text(s.dropped_code),
-            text(s.dropped_description),
-            text(s.bounce_error),
-            text(s.bounce_code),
-            micros(s.last_updated),
-            micros(s.bounce_at),
-            micros(s.dropped_at)};
-}
-
-std::array<PgParam, 32> event_params(const EventRecord& r, std::optional<std::int64_t> lead) {
-    const auto& e = r.event;
-    return {lead ? number(*lead) : PgParam{},
-            text(mailgun::to_string(e.type)),
-            text(e.mailgun_event),
-            text(e.severity),
-            text(e.reason),
-            text(e.recipient),
-            text(e.message_id),
-            text(e.mailgun_event_id),
-            number(r.event_time),
-            number(r.received_at),
-            text(e.domain),
-            text(e.ip),
-            text(e.country),
-            text(e.region),
-            text(e.city),
-            text(e.device_type),
-            text(e.client_type),
-            text(e.client_name),
-            text(e.client_os),
-            text(e.user_agent),
-            text(e.bot),
-            text(e.url),
-            text(e.code),
-            text(e.error),
-            text(e.description),
-            json_param(e.tags),
-            json_param(e.user_variables),
-            text(r.token),
-            text(r.signature),
-            text(mailgun::to_string(e.format)),
-            text(r.route),
-            json_param(e.payload)};
-}
-
-/// The lead this event is about: by the follow-up email's message id, else
-/// by address. nullopt when none matches.
-Expected<std::optional<PgResult>, StoreError> find_lead(PgConnection& conn,
-                                                        const mailgun::Event& event) {
-    const std::array<std::pair<const std::string*, const std::string*>, 2> lookups{{
-        {&find_by_message_id, &event.message_id},
-        {&find_by_email, &event.recipient},
-    }};
-    for (const auto& [sql, key] : lookups) {
-        if (key->empty()) {
-            continue;
-        }
-        auto found = conn.exec(sql->c_str(), std::array{text(*key)});
-        if (!found) {
-            return unexpected(found.error());
-        }
-        if (found->rows() == 1) {
-            return std::optional<PgResult>(std::move(found).value());
-        }
-    }
-    return std::optional<PgResult>{};
+    return std::stoll(std::string(r.text(row, col)));
 }
 
 } // namespace
@@ -236,7 +71,7 @@ Expected<Recorded, StoreError> PgEventStore::record(const EventRecord& record) {
         // restarted server.
         // Before COMMIT nothing can have been written, so one retry on a new
         // connection is safe; after it the outcome is unknown, and Mailgun's
-        // retry of the 503 is the safe path.
+        // retry of the 503 meets the token ledger, which answers it.
         if (!had_connection || attempt > 0 || m_commit_sent) {
             return result;
         }
@@ -244,38 +79,88 @@ Expected<Recorded, StoreError> PgEventStore::record(const EventRecord& record) {
     }
 }
 
+Expected<Recorded, StoreError> PgEventStore::rollback_with(Expected<Recorded, StoreError> result) {
+    if (m_conn.is_connected() && !m_conn.exec("ROLLBACK")) {
+        m_conn.drop();
+    }
+    return result;
+}
+
+Expected<Recorded, StoreError> PgEventStore::commit_with(Recorded recorded) {
+    m_commit_sent = true;
+    if (auto committed = m_conn.exec("COMMIT"); !committed) {
+        return rollback_with(unexpected(committed.error()));
+    }
+    return recorded;
+}
+
 Expected<Recorded, StoreError> PgEventStore::record_once(const EventRecord& record) {
-    auto fail = [&](StoreError error) -> Expected<Recorded, StoreError> {
-        if (m_conn.is_connected() && !m_conn.exec("ROLLBACK")) {
-            m_conn.drop();
-        }
-        return unexpected(std::move(error));
-    };
     if (auto begun = m_conn.exec("BEGIN"); !begun) {
         return unexpected(begun.error());
     }
+    const auto token = text(record.token);
+    const auto hash = bytea(record.body_sha256);
+    auto claimed =
+        m_conn.exec(claim_token, std::array{token, hash, number(record.signed_at),
+                                            number(record.received_at), text(record.key_label)});
+    if (!claimed) {
+        return rollback_with(unexpected(claimed.error()));
+    }
+    if (claimed->rows() == 0) {
+        return rollback_with(seen_token(record));
+    }
     auto found = find_lead(m_conn, record.event);
     if (!found) {
-        return fail(found.error());
+        return rollback_with(unexpected(found.error()));
     }
-    std::optional<std::int64_t> lead_id;
-    if (const auto& row = *found) {
-        lead_id = std::stoll(std::string(row->text(0, 0)));
-        LeadState lead = read_lead(*row);
+    const auto& lead_row = *found;
+    const auto lead_id = lead_row ? lead_id_at(*lead_row, 0, 0) : std::nullopt;
+    auto inserted = m_conn.exec(insert_event, event_params(record, lead_id));
+    if (!inserted) {
+        return rollback_with(unexpected(inserted.error()));
+    }
+    if (inserted->rows() == 0) {
+        return link_duplicate_event(record);
+    }
+    if (lead_row) {
+        app::LeadState lead = read_lead(*lead_row);
         if (app::apply_event(lead, record.event, record.event_time, record.received_at)) {
             if (auto updated = m_conn.exec(update_lead, lead_params(*lead_id, lead)); !updated) {
-                return fail(updated.error());
+                return rollback_with(unexpected(updated.error()));
             }
         }
     }
-    if (auto inserted = m_conn.exec(insert_event, event_params(record, lead_id)); !inserted) {
-        return fail(inserted.error());
+    return commit_with(Recorded{RecordStatus::stored, lead_id});
+}
+
+/// The token is in the ledger already: the same body is a duplicate,
+/// another body a forgery. Either way nothing is written.
+Expected<Recorded, StoreError> PgEventStore::seen_token(const EventRecord& record) {
+    auto entry =
+        m_conn.exec(ledger_entry, std::array{text(record.token), bytea(record.body_sha256)});
+    if (!entry) {
+        return unexpected(entry.error());
     }
-    m_commit_sent = true;
-    if (auto committed = m_conn.exec("COMMIT"); !committed) {
-        return fail(committed.error());
+    if (entry->rows() == 0) {
+        // Purged between our claim and this read: only possible for a token
+        // older than the freshness window, which the handler refuses first.
+        return unexpected(StoreError{StoreFailure::internal, "", "ledger row vanished"});
     }
-    return Recorded{lead_id};
+    const bool same_body = entry->text(0, 0) == "t";
+    return Recorded{same_body ? RecordStatus::duplicate : RecordStatus::forgery,
+                    same_body ? lead_id_at(*entry, 0, 1) : std::nullopt};
+}
+
+/// This Mailgun event is stored already under another token. The new token
+/// is kept (bound to its body) so that it cannot be reused with another.
+Expected<Recorded, StoreError> PgEventStore::link_duplicate_event(const EventRecord& record) {
+    auto linked = m_conn.exec(link_to_original,
+                              std::array{text(record.token), text(record.event.mailgun_event_id),
+                                         number(record.event_time)});
+    if (!linked) {
+        return rollback_with(unexpected(linked.error()));
+    }
+    return commit_with(Recorded{RecordStatus::duplicate, lead_id_at(*linked, 0, 0)});
 }
 
 } // namespace leadhook::storage

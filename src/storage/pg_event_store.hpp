@@ -1,6 +1,7 @@
 #pragma once
-// The PostgreSQL EventStore: one transaction per webhook that locks the
-// matching lead, applies the lead-state rules and appends the event row.
+// The PostgreSQL EventStore: one transaction per webhook that claims its
+// token in the ledger, locks the matching lead, appends the event row and
+// applies the lead-state rules; and the bounded quarantine.
 #include "storage/event_store.hpp"
 #include "storage/pg.hpp"
 
@@ -13,12 +14,18 @@ class PgEventStore final : public EventStore {
     explicit PgEventStore(std::string conninfo) : m_conn(std::move(conninfo)) {}
 
     Expected<Recorded, StoreError> record(const EventRecord& record) override;
+    Expected<Quarantined, StoreError> quarantine(const QuarantineEntry& entry,
+                                                 const QuarantineCap& cap) override;
 
     /// Connects now rather than on the first request; nullopt when reachable.
     std::optional<StoreError> connect() { return m_conn.ensure_connected(); }
 
   private:
     Expected<Recorded, StoreError> record_once(const EventRecord& record);
+    Expected<Recorded, StoreError> seen_token(const EventRecord& record);
+    Expected<Recorded, StoreError> link_duplicate_event(const EventRecord& record);
+    Expected<Recorded, StoreError> commit_with(Recorded recorded);
+    Expected<Recorded, StoreError> rollback_with(Expected<Recorded, StoreError> result);
 
     PgConnection m_conn;
     bool m_commit_sent = false; ///< whether the last attempt got as far as COMMIT

@@ -1,6 +1,8 @@
 #include "util/clock.hpp"
 
 #include <charconv>
+#include <cstdio>
+#include <ctime>
 
 namespace leadhook {
 
@@ -12,6 +14,17 @@ std::optional<EpochMicros> parse_epoch_seconds(std::string_view text) {
         return std::nullopt;
     }
     return seconds * 1000000;
+}
+
+std::string format_utc(EpochMicros ts) {
+    const std::time_t seconds = static_cast<std::time_t>(ts / 1000000);
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    char buf[96];
+    const auto micros = static_cast<long>(((ts % 1000000) + 1000000) % 1000000);
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", utc.tm_year + 1900,
+                  utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, micros);
+    return buf;
 }
 
 EpochMicros SystemClock::now() const {

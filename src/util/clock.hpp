@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace leadhook {
@@ -13,6 +14,9 @@ using EpochMicros = std::int64_t;
 /// Whole Unix seconds as text ("1461261330") to microseconds; nullopt for
 /// anything else, including values outside 1970..5138, which no event has.
 std::optional<EpochMicros> parse_epoch_seconds(std::string_view text);
+
+/// "2026-11-29T01:02:03.456789Z".
+std::string format_utc(EpochMicros ts);
 
 class Clock {
   public:

@@ -178,19 +178,54 @@ class FakeStore final : public storage::EventStore {
         mailgun::Event event;
         EpochMicros event_time;
         EpochMicros received_at;
+        EpochMicros signed_at;
         std::string token;
         std::string signature;
+        std::string key_label;
+        std::string body_sha256;
         std::string route;
     };
 
+    struct Kept {
+        std::string reason;
+        std::string detail;
+        std::string path;
+        std::string content_type;
+        std::string remote_addr;
+        std::string request_id;
+        std::string body;
+        std::string body_sha256;
+        EpochMicros received_at;
+        storage::QuarantineCap cap;
+    };
+
     Mode mode = Mode::ok;
+    storage::RecordStatus status = storage::RecordStatus::stored;
     std::optional<std::int64_t> lead_id = 42;
     std::vector<Call> calls;
 
+    bool quarantine_fails = false;
+    storage::Quarantined quarantine_result = storage::Quarantined::stored;
+    std::vector<Kept> kept;
+
+    Expected<storage::Quarantined, storage::StoreError>
+    quarantine(const storage::QuarantineEntry& e, const storage::QuarantineCap& cap) override {
+        kept.push_back(Kept{std::string(e.reason), std::string(e.detail), std::string(e.path),
+                            std::string(e.content_type), std::string(e.remote_addr),
+                            std::string(e.request_id), std::string(e.body), e.body_sha256,
+                            e.received_at, cap});
+        if (quarantine_fails) {
+            return unexpected(
+                storage::StoreError{storage::StoreFailure::unavailable, "", "quarantine down"});
+        }
+        return quarantine_result;
+    }
+
     Expected<storage::Recorded, storage::StoreError>
     record(const storage::EventRecord& record) override {
-        calls.push_back(Call{record.event, record.event_time, record.received_at, record.token,
-                             record.signature, record.route});
+        calls.push_back(Call{record.event, record.event_time, record.received_at, record.signed_at,
+                             record.token, record.signature, record.key_label, record.body_sha256,
+                             record.route});
         switch (mode) {
         case Mode::ok:
             break;
@@ -203,7 +238,7 @@ class FakeStore final : public storage::EventStore {
         case Mode::throws:
             throw std::runtime_error("fake store exploded");
         }
-        return storage::Recorded{lead_id};
+        return storage::Recorded{status, lead_id};
     }
 };
 

@@ -26,8 +26,13 @@ struct Row {
 const std::vector<Row> documented{
     {Outcome::stored, 200, "stored"},
     {Outcome::unmatched, 200, "unmatched"},
+    {Outcome::duplicate, 200, "duplicate"},
     {Outcome::index, 200, "index"},
+    {Outcome::metrics, 200, "metrics"},
     {Outcome::bad_signature, 409, "bad_signature"},
+    {Outcome::stale, 409, "stale"},
+    {Outcome::future, 409, "future"},
+    {Outcome::forgery, 406, "forgery"},
     {Outcome::unprocessable, 406, "unprocessable"},
     {Outcome::too_large, 413, "too_large"},
     {Outcome::method_not_allowed, 405, "method_not_allowed"},
@@ -90,6 +95,34 @@ BOOST_AUTO_TEST_CASE(stored_answers_success_with_the_lead) {
                                           {"email", "lead@example.com"},
                                           {"event", "delivered"},
                                           {"status", "success"}}));
+}
+
+BOOST_AUTO_TEST_CASE(duplicate_answers_200_with_status_duplicate) {
+    const Reply reply{.outcome = Outcome::duplicate,
+                      .lead_id = 7,
+                      .email = "lead@example.com",
+                      .event = "opened"};
+    const auto response = app::to_response(reply);
+    BOOST_TEST(response.status == 200);
+    BOOST_TEST(body_of(response) == json({{"l_id", 7},
+                                          {"email", "lead@example.com"},
+                                          {"event", "opened"},
+                                          {"status", "duplicate"}}));
+}
+
+BOOST_AUTO_TEST_CASE(forgery_is_406_with_an_error) {
+    const Reply reply{.outcome = Outcome::forgery, .message = "token already used"};
+    const auto response = app::to_response(reply);
+    BOOST_TEST(response.status == 406);
+    BOOST_TEST(body_of(response) == json({{"error", "token already used"}}));
+}
+
+BOOST_AUTO_TEST_CASE(metrics_are_plain_text) {
+    const Reply reply{.outcome = Outcome::metrics, .metrics_text = "leadhook_x 1\n"};
+    const auto response = app::to_response(reply);
+    BOOST_TEST(response.status == 200);
+    BOOST_TEST(response.content_type.starts_with("text/plain; version=0.0.4"));
+    BOOST_TEST(response.body == "leadhook_x 1\n");
 }
 
 BOOST_AUTO_TEST_CASE(unmatched_answers_a_null_lead) {

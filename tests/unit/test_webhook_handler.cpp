@@ -17,14 +17,25 @@ namespace {
 constexpr EpochMicros arrival = 1'764'000'000'123'456;
 const std::string events_route = "/api/v1/wh/mg/events";
 
+/// The corpus samples were signed years ago, so these tests turn the
+/// freshness window off; test_replay_handler.cpp covers it.
+app::Settings corpus_settings() {
+    app::Settings settings;
+    settings.keys = {{test::anymail_key, "anymail", std::nullopt},
+                     {test::symfony_key, "symfony", std::nullopt}};
+    settings.freshness.max_age_seconds = 0;
+    return settings;
+}
+
 /// One App wired to a fake store and a log that can be read back.
 struct Harness {
-    std::vector<std::string> keys{test::anymail_key, test::symfony_key};
+    app::SettingsHolder settings{corpus_settings()};
     FakeStore store;
     FixedClock clock{arrival};
     test::CapturedOutput log_out;
     obs::Logger logger{log_out.file(), clock};
-    app::App app{keys, store, logger};
+    obs::Metrics metrics;
+    app::App app{settings, store, logger, metrics};
 
     http::Response send(std::string_view method, std::string_view path,
                         std::string_view content_type, std::string body, bool too_large = false) {

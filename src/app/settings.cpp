@@ -1,0 +1,18 @@
+#include "app/settings.hpp"
+
+#include "config/config.hpp"
+
+namespace leadhook::app {
+
+Settings settings_from(const config::Config& config) {
+    return Settings{
+        .keys = config.signing_keys,
+        .freshness = {.max_age_seconds = config.max_age_seconds,
+                      .max_future_skew_seconds = config.max_future_skew_seconds},
+        .limits = config.limits(),
+        .quarantine_cap = {.max_requests = config.quarantine_max_per_hour,
+                           .max_bytes = config.quarantine_max_bytes_per_hour},
+    };
+}
+
+} // namespace leadhook::app

@@ -1,0 +1,63 @@
+#include "cli/housekeeping.hpp"
+
+#include "storage/pg_maintenance.hpp"
+
+namespace leadhook::cli {
+namespace {
+
+constexpr EpochMicros micros_per_day = 86'400'000'000LL;
+
+} // namespace
+
+Housekeeping::Housekeeping(HousekeepingOptions options, const app::SettingsHolder& settings,
+                           obs::Metrics& metrics, obs::Logger& log, const Clock& clock)
+    : m_options(std::move(options)), m_settings(settings), m_metrics(metrics), m_log(log),
+      m_clock(clock), m_thread([this] { run(); }) {}
+
+Housekeeping::~Housekeeping() {
+    {
+        std::lock_guard lock(m_mutex);
+        m_stopping = true;
+    }
+    m_wake.notify_all();
+    m_thread.join();
+}
+
+void Housekeeping::run() {
+    auto wait = m_options.first_run;
+    for (;;) {
+        {
+            std::unique_lock lock(m_mutex);
+            if (m_wake.wait_for(lock, wait, [this] { return m_stopping; })) {
+                return;
+            }
+        }
+        purge_once();
+        wait = m_options.interval;
+    }
+}
+
+void Housekeeping::purge_once() {
+    try {
+        storage::PgMaintenance maintenance(m_options.database_url);
+        const EpochMicros now = m_clock.now();
+        const auto purged =
+            maintenance.purge(app::ledger_horizon(now, m_settings.get()->freshness),
+                              now - m_options.quarantine_retention_days * micros_per_day);
+        if (!purged) {
+            m_log.write("warn", {{"msg", "housekeeping: purge failed; will try again"},
+                                 {"error", purged.error().message}});
+            return;
+        }
+        m_metrics.count_purged(purged->tokens, purged->quarantined);
+        if (purged->tokens > 0 || purged->quarantined > 0) {
+            m_log.write("info", {{"msg", "housekeeping: purged"},
+                                 {"tokens", std::to_string(purged->tokens)},
+                                 {"quarantined", std::to_string(purged->quarantined)}});
+        }
+    } catch (const std::exception& e) {
+        m_log.write("error", {{"msg", "housekeeping failed"}, {"error", e.what()}});
+    }
+}
+
+} // namespace leadhook::cli
