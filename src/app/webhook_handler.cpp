@@ -100,7 +100,9 @@ Reply WebhookHandler::judge(const http::Request& request, const Route& route,
     const auto signed_at = parse_epoch_seconds(signature->timestamp);
     switch (judge_freshness(signed_at, request.received_at, settings.freshness)) {
     case Freshness::stale:
-        return fail(Outcome::stale, "signature timestamp is older than the accepted window");
+        return fail(Outcome::stale, signed_at
+                                        ? "signature timestamp is older than the accepted window"
+                                        : "signature timestamp is not whole Unix seconds");
     case Freshness::future:
         return fail(Outcome::future, "signature timestamp is in the future");
     case Freshness::fresh:

@@ -85,6 +85,9 @@ void reload(const std::optional<std::string>& path, const config::Config& runnin
 } // namespace
 
 int serve(const std::optional<std::string>& config_path) {
+    // First, so that a SIGHUP during start-up waits for the signal thread
+    // instead of killing the process (its default action).
+    const sigset_t signals = block_control_signals();
     SystemClock clock;
     obs::Logger log(stderr, clock);
     auto config = config::load_config(config_path, config::process_env());
@@ -93,7 +96,6 @@ int serve(const std::optional<std::string>& config_path) {
         return 2;
     }
     log_warnings(log, *config, clock.now());
-    const sigset_t signals = block_control_signals();
     fcgi::ServerOptions options{config->listen, config->socket_mode, config->threads,
                                 config->max_body_bytes};
     auto server = fcgi::FcgiServer::open(options, log, clock);

@@ -167,6 +167,21 @@ BOOST_AUTO_TEST_CASE(stale_and_future_are_409_and_quarantined) {
     BOOST_TEST(test::contains(h.log(), "outcome=stale quarantine=stored"));
 }
 
+BOOST_AUTO_TEST_CASE(an_unreadable_timestamp_cannot_be_judged_fresh) {
+    Harness h;
+    const std::string token = "tok-x";
+    const nlohmann::json body{
+        {"signature",
+         {{"timestamp", "soon"},
+          {"token", token},
+          {"signature", mailgun::sign("current-key", "soon", token)}}},
+        {"event-data", {{"event", "opened"}, {"recipient", "lead@example.com"}}}};
+    const auto response = h.post(body.dump());
+    BOOST_TEST(response.status == 409);
+    BOOST_TEST(test::contains(response.body, "not whole Unix seconds"));
+    BOOST_TEST(h.store.calls.empty());
+}
+
 BOOST_AUTO_TEST_CASE(an_expired_key_is_refused_and_named_in_the_log_only) {
     Harness h;
     const auto response = h.post(signed_json("old-key", arrival));
