@@ -1,20 +1,34 @@
 # shellcheck shell=bash
 # Building blocks of scripts/stack (source after deps.sh): the stack's state
-# file, process checks, the private PostgreSQL cluster, leadhook and nginx.
+# file, process checks, leadhook and nginx (the PostgreSQL cluster is in stack-pg.sh).
 # They use these globals of scripts/stack: DIR (absolute stack dir), ROOT,
 # KEYS and THREADS (for leadhook's environment), and the ST map (stack.env).
+#
+# leadhook runs as LEADHOOK_INSTANCES processes (instances 1..N) with one
+# environment (DIR/leadhook.env). Instance 1 keeps the original names
+# (LEADHOOK_PID, leadhook.sock, leadhook.log, leadhook.pid); instance I > 1
+# uses LEADHOOK_I_PID, leadhook-I.sock, leadhook-I.log, leadhook-I.pid.
 
 KEYS_ORDER=(LEADHOOK_STACK_DIR LEADHOOK_RUNTIME_DIR LEADHOOK_HTTP_PORT LEADHOOK_HTTP_URL
   LEADHOOK_DATABASE_URL LEADHOOK_DATABASE_EXTERNAL LEADHOOK_SOCKET LEADHOOK_BIN LEADHOOK_PID
-  LEADHOOK_PID_START LEADHOOK_LOG NGINX_PID NGINX_PID_START NGINX_CONF NGINX_ERROR_LOG NGINX_ACCESS_LOG PG_BIN PG_DATA
-  PG_SOCKET_DIR PG_OS_USER PG_LOG)
+  LEADHOOK_PID_START LEADHOOK_LOG LEADHOOK_INSTANCES NGINX_PID NGINX_PID_START NGINX_CONF NGINX_ERROR_LOG
+  NGINX_ACCESS_LOG PG_BIN PG_DATA PG_SOCKET_DIR PG_OS_USER PG_LOG)
+INSTANCE_KEYS=(SOCKET PID PID_START LOG) # per instance I > 1: LEADHOOK_I_<key>
 declare -A ST=()
 
+instance_count() { echo "${ST[LEADHOOK_INSTANCES]:-1}"; }
+inst_key() { if (($1 == 1)); then echo LEADHOOK; else echo "LEADHOOK_$1"; fi; }  # stack.env prefix
+inst_name() { if (($1 == 1)); then echo leadhook; else echo "leadhook-$1"; fi; } # messages, file names
+
 save_state() {
-  local k v
+  local k v i
+  local -a keys=("${KEYS_ORDER[@]}")
+  for ((i = 2; i <= $(instance_count); i++)); do
+    for k in "${INSTANCE_KEYS[@]}"; do keys+=("LEADHOOK_${i}_$k"); done
+  done
   {
     echo "# leadhook dev stack (scripts/stack); shell-sourceable KEY='value' lines"
-    for k in "${KEYS_ORDER[@]}"; do
+    for k in "${keys[@]}"; do
       v="${ST[$k]-}"
       printf "%s='%s'\n" "$k" "${v//\'/\'\\\'\'}"
     done
@@ -51,13 +65,28 @@ proc_start() { # PID: its start time in clock ticks; fails when gone or a zombie
   [[ "${fields[0]}" != Z ]] && echo "${fields[19]}"
 }
 
-alive() { # leadhook|nginx: is the process we started running? (pid + start time: a reused pid does not count)
-  local pid="${ST[${1^^}_PID]-}" start="${ST[${1^^}_PID_START]-}" now
+alive() { # leadhook|leadhook-I|nginx: is the process we started running? (pid + start time: a reused pid does not count)
+  local k="${1^^}"
+  k="${k//-/_}"
+  local pid="${ST[${k}_PID]-}" start="${ST[${k}_PID_START]-}" now
   now="$(proc_start "$pid")" || return 1
   [[ -z "$start" || "$now" == "$start" ]]
 }
 
-wait_gone() { # leadhook|nginx SECONDS
+any_leadhook_alive() {
+  local i
+  for ((i = 1; i <= $(instance_count); i++)); do
+    alive "$(inst_name "$i")" && return 0
+  done
+  return 1
+}
+
+leadhook_logs() { # every instance's log file, one a line
+  local i
+  for ((i = 1; i <= $(instance_count); i++)); do echo "${ST[$(inst_key "$i")_LOG]-}"; done
+}
+
+wait_gone() { # leadhook|leadhook-I|nginx SECONDS
   local deadline=$((SECONDS + $2))
   while alive "$1"; do
     ((SECONDS < deadline)) || return 1
@@ -67,89 +96,6 @@ wait_gone() { # leadhook|nginx SECONDS
 
 # shellcheck disable=SC2016 # $1 belongs to the inner shell
 port_in_use() { timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null; }
-
-# ---- PostgreSQL (private cluster, run by the postgres user when we are root) ----
-pg_bindir() {
-  local d
-  d="$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)"
-  [[ -n "$d" && -x "$d/initdb" ]] && { echo "$d"; return; }
-  command -v initdb >/dev/null && { dirname "$(command -v initdb)"; return; }
-  leadhook_die "PostgreSQL server binaries not found (apt-get install postgresql)"
-}
-
-as_pg() { # run a PostgreSQL program as the cluster's owner, from a directory it can reach
-  if ((EUID == 0)); then (cd / && runuser -u postgres -- "$@"); else (cd / && "$@"); fi
-}
-
-pg_running() {
-  [[ -n "${ST[PG_DATA]-}" && -d "${ST[PG_DATA]}" ]] &&
-    as_pg "${ST[PG_BIN]}/pg_ctl" -D "${ST[PG_DATA]}" status >/dev/null 2>&1
-}
-
-pg_start() {
-  as_pg "${ST[PG_BIN]}/pg_ctl" -D "${ST[PG_DATA]}" -w -t 30 -s start </dev/null >>"${ST[PG_LOG]}" 2>&1 ||
-    die_log "PostgreSQL did not start" "${ST[PG_LOG]}"
-  local deadline=$((SECONDS + 20))
-  until "${ST[PG_BIN]}/pg_isready" -q -h "${ST[PG_SOCKET_DIR]}" -p 5432; do
-    ((SECONDS < deadline)) || die_log "PostgreSQL does not accept connections" "${ST[PG_LOG]}"
-    sleep 0.2
-  done
-}
-
-pg_stop() {
-  if pg_running; then
-    as_pg "${ST[PG_BIN]}/pg_ctl" -D "${ST[PG_DATA]}" -m fast -w -t 60 -s stop </dev/null >>"${ST[PG_LOG]}" 2>&1 ||
-      die_log "PostgreSQL did not stop" "${ST[PG_LOG]}"
-    leadhook_say "PostgreSQL stopped"
-  else
-    leadhook_say "PostgreSQL was not running"
-  fi
-}
-
-pg_create() {
-  local rt="${ST[LEADHOOK_RUNTIME_DIR]}" owner
-  owner="$(id -un)"
-  if ((EUID == 0)); then
-    owner=postgres
-    getent passwd postgres >/dev/null || leadhook_die "no 'postgres' user to run PostgreSQL as (apt-get install postgresql)"
-  fi
-  ST[PG_BIN]="$(pg_bindir)" ST[PG_DATA]="$rt/pgdata" ST[PG_SOCKET_DIR]="$rt/pg"
-  ST[PG_OS_USER]="$owner" ST[PG_LOG]="$DIR/postgresql.log"
-  mkdir -m 0700 "$rt/pgdata" && mkdir -m 0755 "$rt/pg"
-  if ((EUID == 0)); then chown "$owner:" "$rt/pgdata" "$rt/pg"; fi
-  : >"${ST[PG_LOG]}"
-  save_state
-  as_pg "${ST[PG_BIN]}/initdb" -D "${ST[PG_DATA]}" -U leadhook --auth=trust -E UTF8 --locale=C -N \
-    </dev/null >>"${ST[PG_LOG]}" 2>&1 || die_log "initdb failed" "${ST[PG_LOG]}"
-  cat >>"${ST[PG_DATA]}/postgresql.conf" <<EOF
-
-# scripts/stack: private throwaway cluster, unix socket only
-listen_addresses = ''
-unix_socket_directories = '${ST[PG_SOCKET_DIR]}'
-port = 5432
-shared_buffers = 16MB
-max_connections = 40
-fsync = on
-EOF
-  pg_start
-  psql -X -q -v ON_ERROR_STOP=1 -d "host=${ST[PG_SOCKET_DIR]} port=5432 dbname=postgres user=leadhook" \
-    -c 'CREATE DATABASE leadhook' </dev/null >>"${ST[PG_LOG]}" 2>&1 || die_log "CREATE DATABASE failed" "${ST[PG_LOG]}"
-  ST[LEADHOOK_DATABASE_URL]="host=${ST[PG_SOCKET_DIR]} port=5432 dbname=leadhook user=leadhook"
-}
-
-apply_schema() {
-  local f n=0 log="$DIR/schema.log"
-  : >"$log"
-  for f in "$ROOT"/sql/*.sql; do
-    [[ -f "$f" ]] || continue
-    echo "== $f" >>"$log"
-    psql -X -q -v ON_ERROR_STOP=1 --single-transaction -d "${ST[LEADHOOK_DATABASE_URL]}" -f "$f" \
-      </dev/null >>"$log" 2>&1 || die_log "applying $f failed" "$log"
-    n=$((n + 1))
-  done
-  ((n > 0)) || leadhook_die "no schema files in $ROOT/sql"
-  leadhook_say "schema applied ($n files)"
-}
 
 # ---- leadhook ----
 write_leadhook_env() { # the environment leadhook runs with, kept for leadhook-restart
@@ -172,54 +118,105 @@ write_leadhook_env() { # the environment leadhook runs with, kept for leadhook-r
   )
 }
 
-launch_leadhook() {
-  local pidf="$DIR/leadhook.pid" sock="${ST[LEADHOOK_SOCKET]}" deadline
-  rm -f "$pidf" "$DIR/leadhook.exit" "$sock"
+launch_leadhook() { # [I]: start instance I (default 1) with DIR/leadhook.env, on its own socket
+  local i="${1:-1}" key name pidf exitf sock log deadline
+  key="$(inst_key "$i")" name="$(inst_name "$i")"
+  pidf="$DIR/$name.pid" exitf="$DIR/$name.exit" sock="${ST[${key}_SOCKET]}" log="${ST[${key}_LOG]}"
+  rm -f "$pidf" "$exitf" "$sock"
   # A small parent in its own session runs leadhook and records its exit status.
   (
     cd "$DIR" || exit 1
-    while IFS= read -r name; do unset "$name"; done < <(compgen -e | grep '^LEADHOOK_' || true)
+    while IFS= read -r var; do unset "$var"; done < <(compgen -e | grep '^LEADHOOK_' || true)
     # shellcheck source=/dev/null
     source "$DIR/leadhook.env"
+    export LEADHOOK_LISTEN="unix:$sock"
     # shellcheck disable=SC2016 # $1.. belong to the inner shell
     exec setsid bash -c '"$1" serve & echo "$!" >"$2.tmp" && mv "$2.tmp" "$2"; wait "$!"
-      echo "$?" >"$3.tmp" && mv "$3.tmp" "$3"' leadhook-launcher "${ST[LEADHOOK_BIN]}" "$pidf" "$DIR/leadhook.exit"
-  ) </dev/null >>"${ST[LEADHOOK_LOG]}" 2>&1 &
+      echo "$?" >"$3.tmp" && mv "$3.tmp" "$3"' leadhook-launcher "${ST[LEADHOOK_BIN]}" "$pidf" "$exitf"
+  ) </dev/null >>"$log" 2>&1 &
   deadline=$((SECONDS + 5))
   until [[ -s "$pidf" ]]; do
-    ((SECONDS < deadline)) || die_log "leadhook did not start" "${ST[LEADHOOK_LOG]}"
+    ((SECONDS < deadline)) || die_log "$name did not start" "$log"
     sleep 0.05
   done
-  ST[LEADHOOK_PID]="$(<"$pidf")"
-  ST[LEADHOOK_PID_START]="$(proc_start "${ST[LEADHOOK_PID]}" || true)"
+  ST[${key}_PID]="$(<"$pidf")"
+  ST[${key}_PID_START]="$(proc_start "${ST[${key}_PID]}" || true)"
   save_state
   deadline=$((SECONDS + 20))
   until [[ -S "$sock" ]]; do
-    alive leadhook ||
-      die_log "leadhook exited at startup (status $(cat "$DIR/leadhook.exit" 2>/dev/null || echo '?'))" "${ST[LEADHOOK_LOG]}"
-    ((SECONDS < deadline)) || die_log "leadhook did not create $sock within 20 s" "${ST[LEADHOOK_LOG]}"
+    alive "$name" ||
+      die_log "$name exited at startup (status $(cat "$exitf" 2>/dev/null || echo '?'))" "$log"
+    ((SECONDS < deadline)) || die_log "$name did not create $sock within 20 s" "$log"
     sleep 0.1
   done
 }
 
-stop_leadhook() { # returns 3 when leadhook's exit status is not 0
-  local pid="${ST[LEADHOOK_PID]-}" status i
-  if alive leadhook; then
+launch_leadhooks() { # every instance
+  local i
+  for ((i = 1; i <= $(instance_count); i++)); do launch_leadhook "$i"; done
+}
+
+stop_leadhook() { # [I]: SIGTERM instance I (default 1); returns 3 when its exit status is not 0
+  local i="${1:-1}" key name pid status n exitf
+  key="$(inst_key "$i")" name="$(inst_name "$i")"
+  pid="${ST[${key}_PID]-}" exitf="$DIR/$name.exit"
+  if alive "$name"; then
     kill -TERM "$pid"
-    if ! wait_gone leadhook 30; then
-      leadhook_warn "leadhook (pid $pid) still running 30 s after SIGTERM; sending SIGKILL"
+    if ! wait_gone "$name" 30; then
+      leadhook_warn "$name (pid $pid) still running 30 s after SIGTERM; sending SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true
-      wait_gone leadhook 5 || true
+      wait_gone "$name" 5 || true
     fi
-    for ((i = 0; i < 50; i++)); do [[ -f "$DIR/leadhook.exit" ]] && break; sleep 0.1; done
-  elif [[ ! -f "$DIR/leadhook.exit" ]]; then
-    leadhook_say "leadhook was not running"
+    for ((n = 0; n < 50; n++)); do [[ -f "$exitf" ]] && break; sleep 0.1; done
+  elif [[ ! -f "$exitf" ]]; then
+    leadhook_say "$name was not running"
     return 0
   fi
-  status="$(cat "$DIR/leadhook.exit" 2>/dev/null || echo unknown)"
-  mv -f "$DIR/leadhook.exit" "$DIR/leadhook.exit.reported" 2>/dev/null || true
-  leadhook_say "leadhook stopped (pid $pid, exit status $status)"
+  status="$(cat "$exitf" 2>/dev/null || echo unknown)"
+  mv -f "$exitf" "$exitf.reported" 2>/dev/null || true
+  leadhook_say "$name stopped (pid $pid, exit status $status)"
   [[ "$status" == 0 ]] || return 3
+}
+
+stop_leadhooks() { # every instance; returns 3 when any exit status was not 0
+  local i rc=0
+  for ((i = 1; i <= $(instance_count); i++)); do stop_leadhook "$i" || rc=$?; done
+  return "$rc"
+}
+
+reload_leadhooks() { # WAIT_SECONDS: SIGHUP every instance, then wait for each to log a reload line
+  local wait="$1" i name pid log rc=0 deadline
+  local -a names=() logs=() sizes=()
+  for ((i = 1; i <= $(instance_count); i++)); do
+    name="$(inst_name "$i")" pid="${ST[$(inst_key "$i")_PID]-}" log="${ST[$(inst_key "$i")_LOG]-}"
+    if ! alive "$name"; then
+      leadhook_warn "$name is not running"
+      rc=1
+      continue
+    fi
+    names+=("$name") logs+=("$log") sizes+=("$(stat -c %s "$log" 2>/dev/null || echo 0)")
+    kill -HUP "$pid"
+  done
+  ((${#names[@]} > 0)) || return 1
+  leadhook_say "sent SIGHUP to ${names[*]}"
+  ((wait > 0)) || return "$rc"
+  # leadhook logs every reload, done or failed, with the word "reload".
+  deadline=$((SECONDS + wait))
+  for ((i = 0; i < ${#names[@]}; i++)); do
+    until tail -c +"$((sizes[i] + 1))" "${logs[i]}" 2>/dev/null | grep -qi reload; do
+      if ! alive "${names[i]}"; then
+        leadhook_warn "${names[i]} exited after SIGHUP (see ${logs[i]})"
+        rc=1
+        break
+      elif ((SECONDS >= deadline)); then
+        leadhook_warn "${names[i]} logged no reload line within $wait s (see ${logs[i]})"
+        rc=1
+        break
+      fi
+      sleep 0.05
+    done
+  done
+  return "$rc"
 }
 
 # ---- nginx ----
@@ -227,8 +224,17 @@ stop_leadhook() { # returns 3 when leadhook's exit status is not 0
 start_nginx() {
   local prefix="${ST[LEADHOOK_RUNTIME_DIR]}/nginx" site="$DIR/leadhook-dev.conf" user_line="" mod features worker
   mkdir -p "$prefix"
-  sed -e "s|@HTTP_PORT@|${ST[LEADHOOK_HTTP_PORT]}|g" -e "s|@LEADHOOK_SOCKET@|${ST[LEADHOOK_SOCKET]}|g" \
-    "$ROOT/deploy/nginx/leadhook-dev.conf" >"$site"
+  local sockets="" i
+  for ((i = 1; i <= $(instance_count); i++)); do sockets+="${sockets:+ }${ST[$(inst_key "$i")_SOCKET]}"; done
+  # A non-comment line with @LEADHOOK_SOCKET@ (the upstream's server line) is repeated per instance socket.
+  awk -v port="${ST[LEADHOOK_HTTP_PORT]}" -v sockets="$sockets" '
+    { gsub(/@HTTP_PORT@/, port) }
+    /^[[:space:]]*[^#[:space:]].*@LEADHOOK_SOCKET@/ {
+      n = split(sockets, s, " ")
+      for (i = 1; i <= n; i++) { line = $0; gsub(/@LEADHOOK_SOCKET@/, s[i], line); print line }
+      next
+    }
+    { split(sockets, s, " "); gsub(/@LEADHOOK_SOCKET@/, s[1]); print }' "$ROOT/deploy/nginx/leadhook-dev.conf" >"$site"
   if ((EUID == 0)); then # workers drop to an unprivileged user; all they touch is in the runtime dir
     worker=www-data
     getent passwd "$worker" >/dev/null || worker=nobody
@@ -278,11 +284,16 @@ stop_nginx() {
 
 wait_ready() {
   local url="${ST[LEADHOOK_HTTP_URL]}/api/v1/index" deadline=$((SECONDS + 20))
+  local i
+  local -a logs
+  mapfile -t logs < <(leadhook_logs)
   until curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null; do
-    alive leadhook || die_log "leadhook exited" "${ST[LEADHOOK_LOG]}"
+    for ((i = 1; i <= $(instance_count); i++)); do
+      alive "$(inst_name "$i")" || die_log "$(inst_name "$i") exited" "${ST[$(inst_key "$i")_LOG]}"
+    done
     alive nginx || die_log "nginx exited" "${ST[NGINX_ERROR_LOG]}"
     ((SECONDS < deadline)) ||
-      die_log "no 200 from $url within 20 s" "${ST[LEADHOOK_LOG]}" "${ST[NGINX_ERROR_LOG]}" "${ST[NGINX_ACCESS_LOG]}"
+      die_log "no 200 from $url within 20 s" "${logs[@]}" "${ST[NGINX_ERROR_LOG]}" "${ST[NGINX_ACCESS_LOG]}"
     sleep 0.2
   done
 }

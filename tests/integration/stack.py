@@ -9,12 +9,14 @@ import http.client
 import json
 import os
 import random
+import re
 import secrets
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
+import urllib.parse
 
 REPO = os.environ.get("LEADHOOK_REPO") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -44,24 +46,135 @@ def sign(key, timestamp, token):
     return hmac.new(key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
 
 
-def json_webhook(event_data, key=TEST_KEY, timestamp=None):
-    """A current-format webhook body, freshly signed."""
-    timestamp = timestamp or str(int(time.time()))
-    token = secrets.token_hex(25)
-    return json.dumps({"signature": {"timestamp": timestamp, "token": token,
-                                     "signature": sign(key, timestamp, token)},
-                       "event-data": event_data}).encode()
+def signature_block(key=TEST_KEY, timestamp=None, token=None, parent_key=None):
+    """A JSON webhook's `signature` object: a fresh token unless one is given,
+    now unless a timestamp is given; `parent-signature` when parent_key is."""
+    timestamp = str(timestamp if timestamp is not None else int(time.time()))
+    token = token or secrets.token_hex(25)
+    block = {"timestamp": timestamp, "token": token, "signature": sign(key, timestamp, token)}
+    if parent_key:
+        block["parent-signature"] = sign(parent_key, timestamp, token)
+    return block
+
+
+def json_webhook(event_data, key=TEST_KEY, timestamp=None, token=None, signature=None):
+    """A current-format webhook body, freshly signed (or with the given
+    signature block)."""
+    signature = signature or signature_block(key, timestamp, token)
+    return json.dumps({"signature": signature, "event-data": event_data}).encode()
+
+
+def form_webhook(fields, key=TEST_KEY, timestamp=None, token=None):
+    """A legacy urlencoded body: the (name, value) pairs, then Mailgun's own
+    timestamp, token and signature last, freshly signed."""
+    sig = signature_block(key, timestamp, token)
+    pairs = list(fields) + [("timestamp", sig["timestamp"]), ("token", sig["token"]),
+                            ("signature", sig["signature"])]
+    return urllib.parse.urlencode(pairs).encode()
+
+
+def multipart_body(fields, boundary="LeadhookTestBoundary"):
+    """(body, content_type) of multipart/form-data with the (name, value)
+    pairs, CRLF line breaks, as Mailgun's legacy bounce posts."""
+    out = []
+    for name, value in fields:
+        out.append(("--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n"
+                    % (boundary, name, value)).encode())
+    out.append(("--%s--\r\n" % boundary).encode())
+    return b"".join(out), "multipart/form-data; boundary=" + boundary
+
+
+def multipart_webhook(fields, key=TEST_KEY, timestamp=None, token=None):
+    """A legacy multipart body: the fields, then timestamp, token and
+    signature, freshly signed. Returns (body, content_type)."""
+    sig = signature_block(key, timestamp, token)
+    return multipart_body(list(fields) + [(n, sig[n]) for n in ("timestamp", "token", "signature")])
+
+
+def _multipart_fields(body):
+    return {m.group(1).decode(): m.group(2).decode("latin-1") for m in re.finditer(
+        rb'name="(timestamp|token|signature)"\r\n\r\n([^\r]*)', body)}
+
+
+def signature_of(body, content_type):
+    """(timestamp, token, signature) as leadhook reads them: JSON's
+    `signature` object, else the last occurrence of each form field. None
+    for what is missing."""
+    names = ("timestamp", "token", "signature")
+    if content_type.startswith("application/json"):
+        sig = json.loads(body).get("signature") or {}
+        return tuple(None if sig.get(n) is None else str(sig.get(n)) for n in names)
+    if content_type.startswith("multipart/"):
+        found = _multipart_fields(body)  # later parts overwrite earlier ones: the last wins
+        return tuple(found.get(n) for n in names)
+    last = dict(urllib.parse.parse_qsl(body.decode("latin-1"), keep_blank_values=True))
+    return tuple(last.get(n) for n in names)
+
+
+def resign(body, content_type, key=TEST_KEY, timestamp=None, token=None):
+    """The same webhook under a fresh token (and signature, and by default
+    the same timestamp), signed with `key`: the body a second, independent
+    delivery of the same content would have."""
+    old_ts = signature_of(body, content_type)[0]
+    sig = signature_block(key, timestamp if timestamp is not None else (old_ts or None), token)
+    if content_type.startswith("application/json"):
+        data = json.loads(body)
+        data["signature"] = sig
+        return json.dumps(data).encode()
+    if content_type.startswith("multipart/"):
+        for name in ("timestamp", "token", "signature"):
+            pattern = rb'(name="' + name.encode() + rb'"\r\n\r\n)[^\r]*'
+            last = list(re.finditer(pattern, body))[-1]
+            body = body[:last.start()] + last.group(1) + sig[name].encode() + body[last.end():]
+        return body
+    # latin-1 both ways: every byte a %XX escape stands for comes back unchanged.
+    pairs = urllib.parse.parse_qsl(body.decode("latin-1").strip(), keep_blank_values=True,
+                                   encoding="latin-1")
+    for name in ("timestamp", "token", "signature"):
+        last = max(i for i, (k, _) in enumerate(pairs) if k == name)
+        pairs[last] = (name, sig[name])
+    return urllib.parse.urlencode(pairs, encoding="latin-1").encode("latin-1")
+
+
+def parse_metrics(text):
+    """Prometheus text exposition -> {'name{labels}': value}; labels exactly
+    as written (e.g. 'leadhook_quarantine_total{result="dropped"}')."""
+    values = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if "{" in line:
+            end = line.rindex("}") + 1
+            name, rest = line[:end], line[end:].split()
+        else:
+            name, *rest = line.split()
+        if rest:
+            values[name] = float(rest[0])
+    return values
 
 
 class Stack:
-    def __init__(self, extra_env=None):
+    """scripts/stack start with the corpus keys and TEST_KEY (unless extra_env
+    sets LEADHOOK_SIGNING_KEYS or LEADHOOK_SIGNING_KEY_FILE itself) and
+    `instances` leadhook processes behind one nginx upstream."""
+
+    def __init__(self, extra_env=None, instances=1):
         self.dir = tempfile.mkdtemp(prefix="leadhook-it-")
         self.port = free_port()
-        env = dict(os.environ, **(extra_env or {}))
+        self.instances = instances
+        self.final_logs = None
+        extra_env = dict(extra_env or {})
+        key_vars = ("LEADHOOK_SIGNING_KEYS", "LEADHOOK_SIGNING_KEY_FILE")
+        # Keys come from the test, never from the caller's environment.
+        env = {k: v for k, v in os.environ.items() if k not in key_vars}
+        env.update(extra_env)
         binary = os.environ.get("LEADHOOK_BIN", os.path.join(REPO, "build", "src", "leadhook"))
-        self._run(["start", "--dir", self.dir, "--http-port", str(self.port),
-                   "--keys", ",".join(CORPUS_KEYS + [TEST_KEY]), "--bin", binary,
-                   "--threads", "4"], env)
+        args = ["start", "--dir", self.dir, "--http-port", str(self.port), "--bin", binary,
+                "--threads", "4", "--instances", str(instances)]
+        if not any(k in extra_env for k in key_vars):
+            args += ["--keys", ",".join(CORPUS_KEYS + [TEST_KEY])]
+        self._run(args, env)
         self.env = self._read_env()
         self.db_url = self.env["LEADHOOK_DATABASE_URL"]
 
@@ -84,12 +197,36 @@ class Stack:
         return values
 
     def stop(self):
-        """Stops everything; fails if leadhook did not exit 0 on SIGTERM. The
-        state directory (logs) is removed unless LEADHOOK_KEEP_TEST_DIRS is set."""
-        result = self._run(["stop", "--dir", self.dir])
-        if not os.environ.get("LEADHOOK_KEEP_TEST_DIRS"):
-            shutil.rmtree(self.dir, ignore_errors=True)
+        """Stops everything; fails if a leadhook did not exit 0 on SIGTERM. The
+        final logs are kept in self.final_logs (see leadhook_logs); the state
+        directory is removed unless LEADHOOK_KEEP_TEST_DIRS is set."""
+        try:
+            result = self._run(["stop", "--dir", self.dir])
+        finally:
+            self.final_logs = self._read_logs()
+            if not os.environ.get("LEADHOOK_KEEP_TEST_DIRS"):
+                shutil.rmtree(self.dir, ignore_errors=True)
         return result
+
+    def reload(self, wait=5):
+        """SIGHUPs every leadhook and waits (up to `wait` s) until each has
+        logged its reload, done or failed; raises if one did not."""
+        self._run(["reload", "--dir", self.dir, "--wait", str(wait)])
+
+    def leadhook(self, *args, timeout=120):
+        """Runs `leadhook ARGS` in the stack's environment (its keys, its
+        database): a CompletedProcess with text stdout/stderr; never raises
+        for a non-zero exit."""
+        return subprocess.run([STACK, "leadhook", "--dir", self.dir, "--"] + list(args),
+                              capture_output=True, text=True, timeout=timeout)
+
+    def metrics(self):
+        """GET /metrics, parsed: {'name{labels}': float}. With several
+        instances, nginx picks one and the counters are that one's."""
+        status, _, body = self.request("GET", "/metrics")
+        if status != 200:
+            raise RuntimeError("GET /metrics answered %d: %r" % (status, body[:200]))
+        return parse_metrics(body.decode())
 
     def restart_leadhook(self):
         """SIGTERMs leadhook (if still running) and starts it again; raises if
@@ -103,10 +240,31 @@ class Stack:
     def pg_start(self):
         self._run(["pg-start", "--dir", self.dir])
 
+    def log_paths(self):
+        """Every instance's log file, instance 1 first."""
+        return [self.env["LEADHOOK_LOG"]] + [
+            self.env["LEADHOOK_%d_LOG" % i] for i in range(2, self.instances + 1)]
+
+    def _read_logs(self):
+        logs = []
+        for path in self.log_paths():
+            try:
+                with open(path, errors="replace") as f:
+                    logs.append(f.read())
+            except OSError:
+                logs.append("")
+        return logs
+
     def leadhook_log(self):
-        path = self.env.get("LEADHOOK_LOG")
-        with open(path, errors="replace") as f:
-            return f.read()
+        """Instance 1's log."""
+        return self.leadhook_logs()[0]
+
+    def leadhook_logs(self):
+        """Every instance's log text, instance 1 first (after stop(): as it
+        was when the stack stopped)."""
+        if self.final_logs is not None:
+            return list(self.final_logs)
+        return self._read_logs()
 
     def request(self, method, path, body=b"", content_type=None, headers=None):
         """Returns (status, headers dict lower-cased, body bytes)."""

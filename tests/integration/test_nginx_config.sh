@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Checks that both nginx snippets in deploy/nginx/ pass `nginx -t`: the
-# production site (with a throwaway self-signed certificate) and the dev site,
-# each included from a minimal http {} block in a temporary prefix.
-# Usage: bash tests/integration/test_nginx_config.sh   (exit 0: both pass)
+# production site (with a throwaway self-signed certificate) and the dev site
+# (with one and with two leadhook sockets in its upstream), each included from
+# a minimal http {} block in a temporary prefix.
+# Usage: bash tests/integration/test_nginx_config.sh   (exit 0: all pass)
 set -euo pipefail
 
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
-  sed -n '2,5p' "$0"
+  sed -n '2,6p' "$0"
   exit 0
 fi
 
@@ -97,8 +98,25 @@ sed -e "s|@HTTP_PORT@|$(free_port)|g" \
   "$ROOT/deploy/nginx/leadhook-dev.conf" >"$TMP/site-dev.conf"
 check dev "$TMP/site-dev.conf" "$ROOT/deploy/nginx/leadhook-dev.conf"
 
+# scripts/stack --instances N repeats the line holding @LEADHOOK_SOCKET@ once per socket.
+port="$(free_port)"
+awk -v port="$port" -v sockets="$TMP/leadhook.sock $TMP/leadhook-2.sock" '
+  { gsub(/@HTTP_PORT@/, port) }
+  /^[[:space:]]*[^#[:space:]].*@LEADHOOK_SOCKET@/ {
+    n = split(sockets, s, " ")
+    for (i = 1; i <= n; i++) { line = $0; gsub(/@LEADHOOK_SOCKET@/, s[i], line); print line }
+    next
+  }
+  { split(sockets, s, " "); gsub(/@LEADHOOK_SOCKET@/, s[1]); print }' "$ROOT/deploy/nginx/leadhook-dev.conf" >"$TMP/site-dev-2.conf"
+if [[ "$(grep -c "leadhook-2.sock" "$TMP/site-dev-2.conf")" != 1 ]]; then
+  echo "FAIL dev-2: the dev site has no single line naming the socket (scripts/stack --instances needs one)" >&2
+  failed=$((failed + 1))
+else
+  check dev-2 "$TMP/site-dev-2.conf" "$ROOT/deploy/nginx/leadhook-dev.conf"
+fi
+
 if ((failed)); then
-  echo "nginx config: $((2 - failed)) passed, $failed failed" >&2
+  echo "nginx config: $((3 - failed)) passed, $failed failed" >&2
   exit 1
 fi
-echo "nginx config: 2 passed, 0 failed"
+echo "nginx config: 3 passed, 0 failed"

@@ -7,6 +7,7 @@ rows and lead rows are checked in the database itself.
 import glob
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from stack import CORPUS, Stack, json_webhook  # noqa: E402
+from stack import CORPUS, Stack, json_webhook, resign, signature_of  # noqa: E402
 
 EVENTS = "/api/v1/wh/mg/events"
 MULTIPART = "multipart/form-data; boundary=BoUnDaRyStRiNg"
@@ -73,10 +74,35 @@ def read(name):
         return f.read()
 
 
+def json_event_key(body, content_type):
+    """A JSON event's (Mailgun event id, timestamp): leadhook stores each pair
+    once. None for forms and for events without an id."""
+    if not content_type.startswith("application/json"):
+        return None
+    data = json.loads(body).get("event-data") or {}
+    if not data.get("id") or data.get("timestamp") is None:
+        return None
+    return data["id"], float(data["timestamp"])
+
+
+def as_new_event(body, content_type):
+    """The sample as an event of its own: a fresh token (signed with the test
+    key) and, for JSON, a distinct Mailgun event id."""
+    if content_type.startswith("application/json"):
+        data = json.loads(body)
+        if data.get("event-data", {}).get("id"):
+            data["event-data"]["id"] += "-" + secrets.token_hex(4)
+        body = json.dumps(data).encode()
+    return resign(body, content_type)
+
+
 class WebhookTests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.stack = Stack({"LEADHOOK_MAX_BODY_BYTES": str(1 << 20)})
+        # The corpus samples were signed years ago: no freshness window here
+        # (test_replay.py covers it).
+        cls.stack = Stack({"LEADHOOK_MAX_BODY_BYTES": str(1 << 20),
+                           "LEADHOOK_MAX_AGE_SECONDS": "0"})
 
     @classmethod
     def tearDownClass(cls):
@@ -117,23 +143,39 @@ class WebhookTests(unittest.TestCase):
         recipient = self.add_lead("recipient@example.com",
                                   "<20180812211713.1.DF5966851B4BAA99@example.org>")
         alice = self.add_lead("Alice@Example.com")
+        # The samples come from test suites that reuse fixed tokens, signatures
+        # and Mailgun event ids, so to leadhook some are replays of others: a
+        # token already used with another body is a forgery (406), a JSON event
+        # (id, timestamp) already stored is a duplicate (200, nothing new).
+        # Such a sample is then posted as an event of its own (fresh token,
+        # distinct id), which must be stored like any other.
+        token_bodies = {}  # token -> the body leadhook accepted it with
+        events_seen = set()
         for name, expected in sorted(CORPUS_TYPES.items()):
             with self.subTest(sample=name):
-                before = self.event_count()
                 path = EVENTS
                 if not name.endswith(".json"):  # legacy posts went to the per-event routes
                     path = "/api/v1/wh/mg/lead/email/" + LEGACY_ROUTE[expected]
-                status, _, reply = self.stack.post(path, read(name), content_type_of(name))
-                self.assertEqual(status, 200, reply)
-                self.assertEqual(reply["event"], expected)
-                self.assertIn(reply["status"], ("success", "unmatched"))
-                self.assertEqual(reply["status"] == "success", reply["l_id"] is not None)
-                self.assertEqual(self.event_count(), before + 1)
-                row = self.stack.sql("SELECT event_type, coalesce(lead_id::text, ''), body_format,"
-                                     " route FROM lead_email_events ORDER BY id DESC LIMIT 1")[0]
-                self.assertEqual(row[0], expected)
-                self.assertEqual(row[1], str(reply["l_id"]) if reply["l_id"] else "")
-                self.assertEqual(row[3], path)
+                body, ctype = read(name), content_type_of(name)
+                token, event_key = signature_of(body, ctype)[1], json_event_key(body, ctype)
+                before = self.event_count()
+                status, _, reply = self.stack.post(path, body, ctype)
+                if token_bodies.get(token, body) != body:
+                    self.assertEqual(status, 406, reply)
+                    self.assertIn("token", reply["error"])
+                elif event_key and event_key in events_seen:
+                    self.assertEqual((status, reply["status"], reply["event"]),
+                                     (200, "duplicate", expected), reply)
+                    token_bodies[token] = body
+                else:
+                    self.assert_stored(path, status, reply, expected, before)
+                    token_bodies[token] = body
+                    if event_key:
+                        events_seen.add(event_key)
+                    continue
+                self.assertEqual(self.event_count(), before, "a replay stores nothing")
+                status, _, reply = self.stack.post(path, as_new_event(body, ctype), ctype)
+                self.assert_stored(path, status, reply, expected, before)
         r = self.lead(recipient)
         self.assertEqual((r["followup_email_delivered"], r["followup_email_spam"],
                           r["followup_email_unsub"], r["is_optout"]), ("t", "t", "t", "t"))
@@ -147,15 +189,30 @@ class WebhookTests(unittest.TestCase):
                 " LIMIT 1", lead_id)
             self.assertEqual(self.lead(lead_id)["followup_email_status"], newest)
 
+    def assert_stored(self, path, status, reply, expected, events_before):
+        self.assertEqual(status, 200, reply)
+        self.assertEqual(reply["event"], expected)
+        self.assertIn(reply["status"], ("success", "unmatched"))
+        self.assertEqual(reply["status"] == "success", reply["l_id"] is not None)
+        self.assertEqual(self.event_count(), events_before + 1)
+        row = self.stack.sql("SELECT event_type, coalesce(lead_id::text, ''), body_format,"
+                             " route FROM lead_email_events ORDER BY id DESC LIMIT 1")[0]
+        self.assertEqual(row[0], expected)
+        self.assertEqual(row[1], str(reply["l_id"]) if reply["l_id"] else "")
+        self.assertEqual(row[3], path)
+
     def test_legacy_event_named_by_route(self):
         lead = self.add_lead("route-named@example.com")
         body = read("anymail-legacy__bounced-550.multipart")
         body = body.replace(b'name="event"\r\n\r\nbounced', b'name="x-note"\r\n\r\nbounced')
         body = body.replace(b"noreply@example.com", b"route-named@example.com")
-        status, _, reply = self.stack.post("/api/v1/wh/mg/lead/email/bounced", body, MULTIPART)
+        # Edited bodies get tokens of their own: the sample's token is bound to
+        # the sample's body once another test has posted it.
+        status, _, reply = self.stack.post("/api/v1/wh/mg/lead/email/bounced",
+                                           resign(body, MULTIPART), MULTIPART)
         self.assertEqual((status, reply["event"], reply["l_id"]), (200, "bounced", lead))
         self.assertEqual(self.lead(lead)["bounce_code"], "550")
-        status, _, reply = self.stack.post(EVENTS, body, MULTIPART)
+        status, _, reply = self.stack.post(EVENTS, resign(body, MULTIPART), MULTIPART)
         self.assertEqual(status, 406)
         self.assertIn("no event", reply["error"])
 
