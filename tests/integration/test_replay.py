@@ -232,6 +232,28 @@ class ReplayTests(StackTestCase):
             self.assertRegex(text, r"(?m)^# TYPE %s counter$" % name)
         self.assertIn("leadhook_forgeries_total", self.stack.metrics())
 
+    def test_purge_forgets_only_what_the_window_and_retention_allow(self):
+        token = unique("purge")
+        self.stack.sql(
+            "INSERT INTO webhook_tokens (token, body_sha256, signed_at, received_at, key_label)"
+            " VALUES (:'p0' || '-old', sha256('a'), now() - interval '26 hours', now(), 'k'),"
+            " (:'p0' || '-edge', sha256('b'), now() - interval '24 hours', now(), 'k')", token)
+        quarantined = self.stack.scalar(
+            "INSERT INTO webhook_quarantine (received_at, last_seen_at, reason, detail, path,"
+            " content_type, remote_addr, request_id, body, body_bytes, body_sha256)"
+            " VALUES (now() - interval '40 days', now() - interval '31 days', 'stale', 'd',"
+            " '/purge-test', 'application/json', '127.0.0.1', 'r', 'x', 1, sha256(:'p0'))"
+            " RETURNING id", token)
+        result = self.stack.leadhook("purge")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertRegex(result.stdout, r"^purge: \d+ ledger tokens signed before .*, \d+ quarantined")
+        left = self.stack.sql("SELECT token FROM webhook_tokens WHERE token LIKE :'p0' || '-%'",
+                              token)
+        # Signed 24 h ago is still inside window + margin: a retry could still arrive.
+        self.assertEqual(left, [[token + "-edge"]])
+        self.assertEqual(self.stack.scalar(
+            "SELECT count(*) FROM webhook_quarantine WHERE id = :'p0'", quarantined), "0")
+
 
 class TwoInstanceTests(StackTestCase):
     INSTANCES = 2
