@@ -62,6 +62,8 @@ CREATE INDEX IF NOT EXISTS webhook_quarantine_seen_idx ON webhook_quarantine (la
 
 -- What the quarantine admitted and turned away per hour, shared by every
 -- process: the cap that keeps unauthenticated traffic from filling the disk.
+-- `dropped` is a lower bound: a worker that finds the hour full stops asking
+-- until the next hour; leadhook_quarantine_total{result="dropped"} counts all.
 CREATE TABLE IF NOT EXISTS webhook_quarantine_usage (
     hour           timestamptz PRIMARY KEY,
     stored         integer NOT NULL DEFAULT 0,

@@ -27,8 +27,15 @@ class PgEventStore final : public EventStore {
     Expected<Recorded, StoreError> commit_with(Recorded recorded);
     Expected<Recorded, StoreError> rollback_with(Expected<Recorded, StoreError> result);
 
+    /// The hour this worker found the quarantine full, under which cap.
+    struct QuarantineFull {
+        EpochMicros hour;
+        QuarantineCap cap;
+    };
+
     PgConnection m_conn;
     bool m_commit_sent = false; ///< whether the last attempt got as far as COMMIT
+    std::optional<QuarantineFull> m_quarantine_full;
 };
 
 } // namespace leadhook::storage

@@ -51,6 +51,14 @@ PgParam raw(std::string_view value) {
 
 Expected<Quarantined, StoreError> PgEventStore::quarantine(const QuarantineEntry& entry,
                                                            const QuarantineCap& cap) {
+    const EpochMicros hour_start = entry.received_at / micros_per_hour * micros_per_hour;
+    if (m_quarantine_full && m_quarantine_full->hour == hour_start &&
+        m_quarantine_full->cap.max_requests == cap.max_requests &&
+        m_quarantine_full->cap.max_bytes == cap.max_bytes) {
+        // Known full this hour: a flood of unauthenticated requests must not
+        // cost the database a write each. Only the metric counts these.
+        return Quarantined::dropped;
+    }
     if (auto error = m_conn.ensure_connected()) {
         return unexpected(*error);
     }
@@ -65,7 +73,7 @@ Expected<Quarantined, StoreError> PgEventStore::quarantine(const QuarantineEntry
         return Quarantined::repeated;
     }
     const auto size = number(static_cast<long long>(entry.body.size()));
-    const auto hour = number(entry.received_at / micros_per_hour * micros_per_hour);
+    const auto hour = number(hour_start);
     auto admitted = m_conn.exec(admit, std::array{hash, raw(entry.path), seen, raw(entry.reason),
                                                   raw(entry.detail), raw(entry.content_type),
                                                   raw(entry.remote_addr), raw(entry.request_id),
@@ -80,6 +88,12 @@ Expected<Quarantined, StoreError> PgEventStore::quarantine(const QuarantineEntry
     auto dropped = m_conn.exec(count_dropped, std::array{hour, size});
     if (!dropped) {
         return unexpected(dropped.error());
+    }
+    // A small body turned away means the hour is full by count or to within
+    // 1 KiB of its bytes, so stop asking until the hour (or the cap) changes.
+    // A large one may have failed on its own size, and a smaller could fit.
+    if (cap.max_requests == 0 || entry.body.size() <= 1024) {
+        m_quarantine_full = QuarantineFull{hour_start, cap};
     }
     return Quarantined::dropped;
 }
