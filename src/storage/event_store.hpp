@@ -72,6 +72,12 @@ struct StoreError {
     std::string message;  ///< for the log; never contains payload data
 };
 
+/// Whether this store can take events now: for GET /api/v1/ready.
+struct Readiness {
+    bool ready = false;
+    std::string reason; ///< short, for the JSON answer and the log; never a secret
+};
+
 class EventStore {
   public:
     virtual ~EventStore() = default;
@@ -83,6 +89,10 @@ class EventStore {
 
     virtual Expected<Quarantined, StoreError> quarantine(const QuarantineEntry& entry,
                                                          const QuarantineCap& cap) = 0;
+
+    /// The database is reachable and its schema is the version this build
+    /// expects. Cheap enough for a load balancer to ask every few seconds.
+    virtual Readiness readiness() = 0;
 };
 
 } // namespace leadhook::storage

@@ -163,4 +163,15 @@ Expected<Recorded, StoreError> PgEventStore::link_duplicate_event(const EventRec
     return commit_with(Recorded{RecordStatus::duplicate, lead_id_at(*linked, 0, 0)});
 }
 
+Readiness PgEventStore::readiness() {
+    // Provisional: reachability only, until migrations record a schema version.
+    if (auto error = m_conn.ensure_connected()) {
+        return Readiness{false, "database unreachable"};
+    }
+    if (auto pinged = m_conn.exec("SELECT 1"); !pinged) {
+        return Readiness{false, "database unreachable"};
+    }
+    return Readiness{true, "ok"};
+}
+
 } // namespace leadhook::storage

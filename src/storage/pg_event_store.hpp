@@ -16,6 +16,7 @@ class PgEventStore final : public EventStore {
     Expected<Recorded, StoreError> record(const EventRecord& record) override;
     Expected<Quarantined, StoreError> quarantine(const QuarantineEntry& entry,
                                                  const QuarantineCap& cap) override;
+    Readiness readiness() override;
 
     /// Connects now rather than on the first request; nullopt when reachable.
     std::optional<StoreError> connect() { return m_conn.ensure_connected(); }

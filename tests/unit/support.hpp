@@ -221,6 +221,9 @@ class FakeStore final : public storage::EventStore {
         return quarantine_result;
     }
 
+    storage::Readiness ready{true, "ok"};
+    storage::Readiness readiness() override { return ready; }
+
     Expected<storage::Recorded, storage::StoreError>
     record(const storage::EventRecord& record) override {
         calls.push_back(Call{record.event, record.event_time, record.received_at, record.signed_at,
