@@ -9,7 +9,8 @@ namespace {
 /// What went wrong, for the log: the client's message plus the internal cause.
 std::string error_text(const Reply& reply) {
     if (reply.detail.empty()) {
-        return info(reply.outcome).status >= 300 ? reply.message : std::string{};
+        const std::string& text = reply.message.empty() ? reply.reason : reply.message;
+        return info(reply.outcome).status >= 300 ? text : std::string{};
     }
     return reply.message + ": " + reply.detail;
 }
@@ -21,25 +22,41 @@ Reply App::dispatch(const http::Request& request) const {
     if (!route) {
         return Reply{.outcome = Outcome::not_found, .message = "no such route"};
     }
-    if (!method_allowed(*route, request.method)) {
+    Reply reply = answer(request, *route);
+    reply.route = route->name.empty() ? std::string_view("index") : route->name;
+    return reply;
+}
+
+Reply App::answer(const http::Request& request, const Route& route) const {
+    if (!method_allowed(route, request.method)) {
         return Reply{.outcome = Outcome::method_not_allowed,
                      .message = "method not allowed",
-                     .allow = std::string(allowed_methods(*route))};
+                     .allow = std::string(allowed_methods(route))};
     }
-    if (route->kind == RouteKind::index) {
+    switch (route.kind) {
+    case RouteKind::index:
         return Reply{.outcome = Outcome::index, .index_json = index_json()};
+    case RouteKind::health:
+        return Reply{.outcome = Outcome::healthy};
+    case RouteKind::ready: {
+        const auto readiness = m_store.readiness();
+        return Reply{.outcome = readiness.ready ? Outcome::ready : Outcome::not_ready,
+                     .reason = readiness.reason};
     }
-    if (route->kind == RouteKind::metrics) {
+    case RouteKind::metrics:
         return Reply{.outcome = Outcome::metrics, .metrics_text = m_metrics.render()};
+    case RouteKind::webhook:
+        break;
     }
     if (request.body_too_large) {
         return Reply{.outcome = Outcome::too_large, .message = "request body too large"};
     }
-    return m_webhooks.handle(request, *route);
+    return m_webhooks.handle(request, route);
 }
 
 http::Response App::handle(const http::Request& request) noexcept {
     const auto started = std::chrono::steady_clock::now();
+    m_metrics.request_started();
     Reply reply{.outcome = Outcome::internal_error, .message = "internal error"};
     try {
         reply = dispatch(request);
@@ -56,7 +73,9 @@ http::Response App::handle(const http::Request& request) noexcept {
                             .count();
     log_request(request, reply, micros);
     try {
-        m_metrics.count_request(info(reply.outcome).label);
+        const auto& row = info(reply.outcome);
+        m_metrics.request_finished(reply.route.empty() ? "unknown" : reply.route, row.status,
+                                   row.label, static_cast<double>(micros) / 1e6);
     } catch (...) {
         // A counter must never turn an answered request into a crash.
     }

@@ -11,15 +11,17 @@ class App {
   public:
     App(const SettingsHolder& settings, storage::EventStore& store, obs::Logger& log,
         obs::Metrics& metrics)
-        : m_webhooks(settings, store, metrics), m_log(log), m_metrics(metrics) {}
+        : m_webhooks(settings, store, metrics), m_store(store), m_log(log), m_metrics(metrics) {}
 
     http::Response handle(const http::Request& request) noexcept;
 
   private:
     Reply dispatch(const http::Request& request) const;
+    Reply answer(const http::Request& request, const Route& route) const;
     void log_request(const http::Request& request, const Reply& reply, long long micros) noexcept;
 
     WebhookHandler m_webhooks;
+    storage::EventStore& m_store;
     obs::Logger& m_log;
     obs::Metrics& m_metrics;
 };

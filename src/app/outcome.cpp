@@ -7,12 +7,15 @@
 namespace leadhook::app {
 namespace {
 
-constexpr std::array<OutcomeInfo, 15> table{{
+constexpr std::array<OutcomeInfo, 18> table{{
     {Outcome::stored, 200, "stored"},
     {Outcome::unmatched, 200, "unmatched"},
     {Outcome::duplicate, 200, "duplicate"},
     {Outcome::index, 200, "index"},
     {Outcome::metrics, 200, "metrics"},
+    {Outcome::healthy, 200, "healthy"},
+    {Outcome::ready, 200, "ready"},
+    {Outcome::not_ready, 503, "not_ready"},
     // 409, not 406: Mailgun retries it for hours, so a key added late (or a
     // clock fixed) recovers the event; the quarantine keeps it meanwhile.
     {Outcome::bad_signature, 409, "bad_signature"},
@@ -66,6 +69,16 @@ http::Response to_response(const Reply& reply) {
     case Outcome::index:
         response.body = reply.index_json;
         break;
+    case Outcome::healthy:
+        response.body = R"({"status":"ok"})";
+        break;
+    case Outcome::ready:
+        response.body = R"({"status":"ready"})";
+        break;
+    case Outcome::not_ready:
+        response.body = nlohmann::json{{"status", "not ready"}, {"reason", reply.reason}}.dump(
+            -1, ' ', false, nlohmann::json::error_handler_t::replace);
+        break;
     case Outcome::metrics:
         response.content_type = "text/plain; version=0.0.4; charset=utf-8";
         response.body = reply.metrics_text;
@@ -77,7 +90,7 @@ http::Response to_response(const Reply& reply) {
     if (reply.outcome == Outcome::method_not_allowed) {
         response.headers.emplace_back("Allow", reply.allow);
     }
-    if (reply.outcome == Outcome::db_unavailable) {
+    if (reply.outcome == Outcome::db_unavailable || reply.outcome == Outcome::not_ready) {
         response.headers.emplace_back("Retry-After", retry_after_seconds);
     }
     return response;

@@ -17,6 +17,9 @@ enum class Outcome {
     duplicate,     ///< seen before; nothing changed
     index,         ///< the route map
     metrics,       ///< Prometheus text
+    healthy,       ///< the process answers
+    ready,         ///< and its database and schema are fit to store events
+    not_ready,     ///< database unreachable or schema not current
     bad_signature, ///< missing or wrong: retried, so a key fix within 8 h recovers it
     stale,         ///< signed too long ago: a replay, or a retry past the window
     future,        ///< signed ahead of our clock by more than the allowed skew
@@ -47,9 +50,12 @@ struct Reply {
     std::string allow{};        ///< for method_not_allowed
     std::string index_json{};   ///< for index
     std::string metrics_text{}; ///< for metrics
-    std::string key_label{};    ///< the key that verified the signature, for the log
-    std::string quarantine{};   ///< what the quarantine did with it, for the log
-    std::string detail{};       ///< for the log only: SQLSTATE, cause
+    std::string reason{};       ///< for not_ready
+    std::string_view route{};   ///< the route's name, for metrics; empty when none matched
+    std::string_view signature_failure{}; ///< missing, mismatch, expired_key, stale, future
+    std::string key_label{};              ///< the key that verified the signature, for the log
+    std::string quarantine{};             ///< what the quarantine did with it, for the log
+    std::string detail{};                 ///< for the log only: SQLSTATE, cause
 };
 
 http::Response to_response(const Reply& reply);

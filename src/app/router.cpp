@@ -9,9 +9,11 @@ namespace {
 
 using mailgun::EventType;
 
-constexpr std::array<Route, 12> table{{
-    // Not in the index: operators scrape it, Mailgun has no use for it.
-    {"/metrics", RouteKind::metrics, "", std::nullopt},
+constexpr std::array<Route, 14> table{{
+    // For operators and load balancers; nginx lets only localhost reach them.
+    {"/api/v1/health", RouteKind::health, "health", std::nullopt},
+    {"/api/v1/ready", RouteKind::ready, "ready", std::nullopt},
+    {"/api/v1/metrics", RouteKind::metrics, "metrics", std::nullopt},
     {"/api", RouteKind::index, "", std::nullopt},
     {"/api/v1", RouteKind::index, "", std::nullopt},
     {"/api/v1/index", RouteKind::index, "index", std::nullopt},

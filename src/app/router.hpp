@@ -11,7 +11,7 @@
 
 namespace leadhook::app {
 
-enum class RouteKind { index, metrics, webhook };
+enum class RouteKind { index, health, ready, metrics, webhook };
 
 struct Route {
     std::string_view path;

@@ -4,6 +4,8 @@
 #include "mailgun/signature.hpp"
 #include "util/sha256.hpp"
 
+#include <chrono>
+
 namespace leadhook::app {
 namespace {
 
@@ -44,12 +46,23 @@ Reply store_failed(const storage::StoreError& error) {
 }
 
 Reply unverified(const mailgun::VerifyError& error) {
-    std::string detail;
-    if (error.failure == mailgun::VerifyFailure::key_expired) {
-        detail = "verifies only with key " + error.expired_label + ", past its not_after";
-    }
-    return fail(Outcome::bad_signature, "signature does not verify with any current key",
-                std::move(detail));
+    const bool expired = error.failure == mailgun::VerifyFailure::key_expired;
+    Reply reply =
+        fail(Outcome::bad_signature, "signature does not verify with any current key",
+             expired ? "verifies only with key " + error.expired_label + ", past its not_after"
+                     : std::string{});
+    reply.signature_failure = expired ? "expired_key" : "mismatch";
+    return reply;
+}
+
+Reply refused(Outcome outcome, std::string message, std::string_view signature_failure) {
+    Reply reply = fail(outcome, std::move(message));
+    reply.signature_failure = signature_failure;
+    return reply;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 /// The quarantine's name for a refusal; nullptr for what is not kept.
@@ -72,9 +85,7 @@ Reply WebhookHandler::handle(const http::Request& request, const Route& route) c
     const auto settings = m_settings.get(); // one snapshot for the whole request
     std::string body_sha256 = sha256(request.body);
     Reply reply = judge(request, route, *settings, body_sha256);
-    if (reply.outcome == Outcome::forgery) {
-        m_metrics.count_forgery();
-    }
+    count(reply);
     if (m_quarantine && quarantine_reason(reply.outcome)) {
         keep(request, reply, *settings, std::move(body_sha256));
     }
@@ -89,7 +100,8 @@ Reply WebhookHandler::judge(const http::Request& request, const Route& route,
     }
     const auto signature = mailgun::find_signature(*payload);
     if (!signature) {
-        return fail(Outcome::bad_signature, "missing signature (timestamp, token and signature)");
+        return refused(Outcome::bad_signature, "missing signature (timestamp, token and signature)",
+                       "missing");
     }
     // Key end dates and the window are judged at arrival, so that reverify
     // decides a quarantined request exactly as it would have been decided.
@@ -100,13 +112,18 @@ Reply WebhookHandler::judge(const http::Request& request, const Route& route,
     const auto signed_at = parse_epoch_seconds(signature->timestamp);
     switch (judge_freshness(signed_at, request.received_at, settings.freshness)) {
     case Freshness::stale:
-        return fail(Outcome::stale, signed_at
-                                        ? "signature timestamp is older than the accepted window"
-                                        : "signature timestamp is not whole Unix seconds");
+        return refused(Outcome::stale,
+                       signed_at ? "signature timestamp is older than the accepted window"
+                                 : "signature timestamp is not whole Unix seconds",
+                       "stale");
     case Freshness::future:
-        return fail(Outcome::future, "signature timestamp is in the future");
+        return refused(Outcome::future, "signature timestamp is in the future", "future");
     case Freshness::fresh:
         break;
+    }
+    if (signed_at) {
+        m_metrics.observe_timestamp_age(static_cast<double>(request.received_at - *signed_at) /
+                                        1e6);
     }
     auto event = mailgun::normalize(*payload, route.implied);
     if (!event) {
@@ -122,13 +139,35 @@ Reply WebhookHandler::judge(const http::Request& request, const Route& route,
                                       key.label,
                                       body_sha256,
                                       request.path};
+    const auto started = std::chrono::steady_clock::now();
     auto recorded = m_store.record(record);
+    m_metrics.observe_database(seconds_since(started));
     if (!recorded) {
         return store_failed(recorded.error());
     }
     Reply reply = recorded_reply(*event, *recorded);
     reply.key_label = key.label;
     return reply;
+}
+
+void WebhookHandler::count(const Reply& reply) const {
+    if (!reply.signature_failure.empty()) {
+        m_metrics.count_signature_failure(reply.signature_failure);
+    }
+    switch (reply.outcome) {
+    case Outcome::stored:
+    case Outcome::unmatched:
+        m_metrics.count_event(reply.event);
+        break;
+    case Outcome::duplicate:
+        m_metrics.count_duplicate();
+        break;
+    case Outcome::forgery:
+        m_metrics.count_forgery();
+        break;
+    default:
+        break;
+    }
 }
 
 void WebhookHandler::keep(const http::Request& request, Reply& reply, const Settings& settings,

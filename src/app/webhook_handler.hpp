@@ -24,6 +24,7 @@ class WebhookHandler {
   private:
     Reply judge(const http::Request& request, const Route& route, const Settings& settings,
                 const std::string& body_sha256) const;
+    void count(const Reply& reply) const;
     void keep(const http::Request& request, Reply& reply, const Settings& settings,
               std::string body_sha256) const;
 

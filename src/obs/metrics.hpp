@@ -1,7 +1,9 @@
 #pragma once
-// Counters in the Prometheus text format, through prometheus-cpp's core
-// (registry and serializer; no HTTP server of its own: leadhook serves
-// /metrics on its FastCGI socket like any other route). Thread-safe.
+// Counters, gauges and histograms in the Prometheus text format, through
+// prometheus-cpp's core (registry and serializer; no HTTP server of its own:
+// leadhook serves GET /api/v1/metrics on its FastCGI socket like any other
+// route). Thread-safe; label values come from fixed sets, never from input.
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -10,6 +12,8 @@ namespace prometheus {
 class Registry;
 template <typename T> class Family;
 class Counter;
+class Gauge;
+class Histogram;
 } // namespace prometheus
 
 namespace leadhook::obs {
@@ -21,10 +25,22 @@ class Metrics {
     Metrics(const Metrics&) = delete;
     Metrics& operator=(const Metrics&) = delete;
 
-    /// One per answered request, by outcome label (stored, duplicate, ...).
-    void count_request(std::string_view outcome);
+    void request_started();
+    /// `route`: the route's name ("events", "delivered", ...; "unknown" for 404s).
+    void request_finished(std::string_view route, int status, std::string_view outcome,
+                          double seconds);
+    /// An event stored, by normalised type.
+    void count_event(std::string_view type);
+    /// missing, mismatch, expired_key, stale, future.
+    void count_signature_failure(std::string_view reason);
+    void count_duplicate();
     /// A used token arrived with a different body.
     void count_forgery();
+    /// One EventStore::record call, commit included.
+    void observe_database(double seconds);
+    /// Arrival time minus the signed timestamp of a verified webhook.
+    void observe_timestamp_age(double seconds);
+    void count_db_reconnects(std::uint64_t n);
     /// What the quarantine did: stored, repeated, dropped (over the cap) or failed.
     void count_quarantine(std::string_view result);
     void count_reload(bool ok);
@@ -34,12 +50,23 @@ class Metrics {
     std::string render() const;
 
   private:
+    using Counters = prometheus::Family<prometheus::Counter>;
+    using Histograms = prometheus::Family<prometheus::Histogram>;
+
     std::shared_ptr<prometheus::Registry> m_registry;
-    prometheus::Family<prometheus::Counter>* m_requests;
-    prometheus::Family<prometheus::Counter>* m_forgeries;
-    prometheus::Family<prometheus::Counter>* m_quarantine;
-    prometheus::Family<prometheus::Counter>* m_reloads;
-    prometheus::Family<prometheus::Counter>* m_purged;
+    Counters* m_requests;
+    prometheus::Gauge* m_in_flight;
+    Histograms* m_request_seconds;
+    Counters* m_events;
+    Counters* m_signature_failures;
+    Counters* m_duplicates;
+    Counters* m_forgeries;
+    Histograms* m_database_seconds;
+    Histograms* m_timestamp_age;
+    Counters* m_reconnects;
+    Counters* m_quarantine;
+    Counters* m_reloads;
+    Counters* m_purged;
 };
 
 } // namespace leadhook::obs

@@ -221,11 +221,11 @@ class Stack:
                               capture_output=True, text=True, timeout=timeout)
 
     def metrics(self):
-        """GET /metrics, parsed: {'name{labels}': float}. With several
+        """GET /api/v1/metrics, parsed: {'name{labels}': float}. With several
         instances, nginx picks one and the counters are that one's."""
-        status, _, body = self.request("GET", "/metrics")
+        status, _, body = self.request("GET", "/api/v1/metrics")
         if status != 200:
-            raise RuntimeError("GET /metrics answered %d: %r" % (status, body[:200]))
+            raise RuntimeError("GET /api/v1/metrics answered %d: %r" % (status, body[:200]))
         return parse_metrics(body.decode())
 
     def restart_leadhook(self):

@@ -88,6 +88,7 @@ check() { # NAME SITE_FILE ORIGINAL
 
 sed -e "s|@SERVER_NAME@|leadhook.test|g" \
   -e "s|^\( *\)listen 443 ssl;|\1listen 127.0.0.1:$(free_port) ssl;|" -e '/listen \[::\]:443 ssl;/d' \
+  -e "s|^\( *\)listen 127\.0\.0\.1:9180;|\1listen 127.0.0.1:$(free_port);|" -e '/listen \[::1\]:9180;/d' \
   -e "s|@TLS_CERTIFICATE@|$TMP/test.crt|g" \
   -e "s|@TLS_CERTIFICATE_KEY@|$TMP/test.key|g" \
   "$ROOT/deploy/nginx/leadhook.conf" >"$TMP/site-production.conf"

@@ -224,7 +224,7 @@ class ReplayTests(StackTestCase):
         self.assertEqual(self.counters(lead)["opens"], 1)
 
     def test_metrics_endpoint(self):
-        status, headers, body = self.stack.request("GET", "/metrics")
+        status, headers, body = self.stack.request("GET", "/api/v1/metrics")
         self.assertEqual(status, 200)
         self.assertTrue(headers.get("content-type", "").startswith("text/plain"), headers)
         text = body.decode()

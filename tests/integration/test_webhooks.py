@@ -308,6 +308,30 @@ class WebhookTests(unittest.TestCase):
                 {"event": "opened", "timestamp": 1700000001.0 + i, "recipient": "outage@example.com"}))
             self.assertEqual((status, reply.get("l_id")), (200, lead), reply)
 
+    def ready(self):
+        status, headers, body = self.stack.request("GET", "/api/v1/ready")
+        return status, json.loads(body), headers
+
+    def test_health_and_ready_follow_the_database(self):
+        status, _, body = self.stack.request("GET", "/api/v1/health")
+        self.assertEqual((status, json.loads(body)), (200, {"status": "ok"}))
+        self.assertEqual(self.ready()[:2], (200, {"status": "ready"}))
+        self.stack.pg_stop()
+        try:
+            status, reply, headers = self.ready()
+            self.assertEqual(status, 503, reply)
+            self.assertEqual(reply["status"], "not ready")
+            self.assertIn("database", reply["reason"])
+            self.assertIn("retry-after", headers)
+            # The process itself is fine: liveness must not flip with the database.
+            self.assertEqual(self.stack.request("GET", "/api/v1/health")[0], 200)
+        finally:
+            self.stack.pg_start()
+        deadline = time.time() + 40  # reconnects back off, up to 30 s
+        while self.ready()[0] != 200:
+            self.assertLess(time.time(), deadline, "ready did not come back")
+            time.sleep(0.5)
+
     def test_sigterm_finishes_the_request_in_flight(self):
         lead = self.add_lead("drain@example.com")
         # Hold the lead's row lock so leadhook's request waits inside its transaction.

@@ -29,6 +29,9 @@ const std::vector<Row> documented{
     {Outcome::duplicate, 200, "duplicate"},
     {Outcome::index, 200, "index"},
     {Outcome::metrics, 200, "metrics"},
+    {Outcome::healthy, 200, "healthy"},
+    {Outcome::ready, 200, "ready"},
+    {Outcome::not_ready, 503, "not_ready"},
     {Outcome::bad_signature, 409, "bad_signature"},
     {Outcome::stale, 409, "stale"},
     {Outcome::future, 409, "future"},
@@ -117,6 +120,19 @@ BOOST_AUTO_TEST_CASE(forgery_is_406_with_an_error) {
     BOOST_TEST(body_of(response) == json({{"error", "token already used"}}));
 }
 
+BOOST_AUTO_TEST_CASE(health_and_readiness_answers) {
+    BOOST_TEST(body_of(app::to_response(Reply{.outcome = Outcome::healthy})) ==
+               json({{"status", "ok"}}));
+    BOOST_TEST(body_of(app::to_response(Reply{.outcome = Outcome::ready})) ==
+               json({{"status", "ready"}}));
+    const auto not_ready =
+        app::to_response(Reply{.outcome = Outcome::not_ready, .reason = "database unreachable"});
+    BOOST_TEST(not_ready.status == 503);
+    BOOST_TEST(body_of(not_ready) ==
+               json({{"status", "not ready"}, {"reason", "database unreachable"}}));
+    BOOST_TEST_REQUIRE(header(not_ready, "Retry-After") != nullptr);
+}
+
 BOOST_AUTO_TEST_CASE(metrics_are_plain_text) {
     const Reply reply{.outcome = Outcome::metrics, .metrics_text = "leadhook_x 1\n"};
     const auto response = app::to_response(reply);
@@ -144,8 +160,8 @@ BOOST_AUTO_TEST_CASE(index_answers_the_route_map_verbatim) {
 
 BOOST_AUTO_TEST_CASE(errors_answer_only_the_message) {
     for (const auto& row : documented) {
-        if (row.status == 200) {
-            continue;
+        if (row.status == 200 || row.outcome == Outcome::not_ready) {
+            continue; // not_ready has its own body (health_and_readiness_answers)
         }
         BOOST_TEST_CONTEXT(row.label) {
             const Reply reply{.outcome = row.outcome,
@@ -183,7 +199,8 @@ BOOST_AUTO_TEST_CASE(db_unavailable_has_retry_after) {
 
 BOOST_AUTO_TEST_CASE(other_outcomes_have_no_extra_headers) {
     for (const auto& row : documented) {
-        if (row.outcome == Outcome::method_not_allowed || row.outcome == Outcome::db_unavailable) {
+        if (row.outcome == Outcome::method_not_allowed || row.outcome == Outcome::db_unavailable ||
+            row.outcome == Outcome::not_ready) {
             continue;
         }
         BOOST_TEST_CONTEXT(row.label) {

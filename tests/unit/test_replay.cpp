@@ -211,8 +211,10 @@ BOOST_AUTO_TEST_CASE(duplicate_and_forgery_come_from_the_ledger) {
     BOOST_TEST(test::contains(h.log(), "outcome=forgery"));
     BOOST_TEST(!test::contains(h.log(), "tok-0123456789"));
     BOOST_TEST(test::contains(h.metrics.render(), "leadhook_forgeries_total 1"));
-    BOOST_TEST(
-        test::contains(h.metrics.render(), "leadhook_requests_total{outcome=\"duplicate\"} 1"));
+    const std::string metrics = h.metrics.render();
+    BOOST_TEST(test::contains(metrics, "leadhook_duplicates_total 1"));
+    BOOST_TEST(test::contains(metrics, "leadhook_requests_total{outcome=\"duplicate\","
+                                       "route=\"events\",status=\"200\"} 1"));
 }
 
 BOOST_AUTO_TEST_CASE(unsigned_and_unprocessable_are_quarantined) {
