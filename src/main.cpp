@@ -4,27 +4,79 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
+#include <map>
+
+namespace {
+
+/// Flags that override the config file and the environment. They are put
+/// into the environment before anything reads it, so every command, and a
+/// SIGHUP reload, sees them exactly as it sees LEADHOOK_* variables.
+struct Overrides {
+    std::map<std::string, std::string> values; ///< variable -> value
+
+    void add_to(CLI::App& command) {
+        command.add_option_function<std::string>(
+            "--listen", [this](const std::string& v) { values["LEADHOOK_LISTEN"] = v; },
+            "FastCGI socket: unix:/path or host:port (LEADHOOK_LISTEN)");
+        command.add_option_function<std::string>(
+            "--database-url", [this](const std::string& v) { values["LEADHOOK_DATABASE_URL"] = v; },
+            "libpq URI or conninfo (LEADHOOK_DATABASE_URL)");
+        command.add_option_function<std::string>(
+            "--signing-key-file",
+            [this](const std::string& v) { values["LEADHOOK_SIGNING_KEY_FILE"] = v; },
+            "signing keys, one entry per line (LEADHOOK_SIGNING_KEY_FILE)");
+        command.add_option_function<std::string>(
+            "--threads", [this](const std::string& v) { values["LEADHOOK_THREADS"] = v; },
+            "worker threads (LEADHOOK_THREADS)");
+    }
+
+    bool apply() const {
+        for (const auto& [name, value] : values) {
+            if (setenv(name.c_str(), value.c_str(), 1) != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+};
+
+} // namespace
+
 int main(int argc, char** argv) {
     CLI::App cli{"leadhook: Mailgun webhook receiver (FastCGI) that keeps lead state in "
-                 "PostgreSQL"};
+                 "PostgreSQL. Settings come from --config FILE, then LEADHOOK_* variables, "
+                 "then these flags (see README)."};
     cli.require_subcommand(1);
     cli.set_version_flag("--version", std::string("leadhook ") + LEADHOOK_VERSION);
     std::optional<std::string> config_path;
+    Overrides overrides;
     auto* serve = cli.add_subcommand(
         "serve", "Serve webhooks on the FastCGI socket (SIGHUP reloads keys and policy)");
+    auto* check = cli.add_subcommand(
+        "check-config", "Validate the configuration and print it, secrets redacted; exit 2 "
+                        "when invalid");
     auto* reverify = cli.add_subcommand(
         "reverify", "Re-check quarantined requests against the current keys and import those "
                     "that now verify");
     auto* purge = cli.add_subcommand(
         "purge", "Delete ledger tokens past the freshness window and old quarantined requests "
                  "now (serve does it every 10 minutes)");
-    for (auto* command : {serve, reverify, purge}) {
+    for (auto* command : {serve, check, reverify, purge}) {
         command->add_option("-c,--config", config_path, "TOML config file (see README)")
             ->check(CLI::ExistingFile);
+        overrides.add_to(*command);
     }
     CLI11_PARSE(cli, argc, argv);
+    if (!overrides.apply()) {
+        std::perror("leadhook: setenv");
+        return 2;
+    }
     if (serve->parsed()) {
         return leadhook::cli::serve(config_path);
+    }
+    if (check->parsed()) {
+        return leadhook::cli::check_config(config_path);
     }
     if (reverify->parsed()) {
         return leadhook::cli::reverify(config_path);

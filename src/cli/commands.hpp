@@ -9,6 +9,9 @@ namespace leadhook::cli {
 /// Serves webhooks until SIGTERM or SIGINT; SIGHUP reloads keys and policy.
 int serve(const std::optional<std::string>& config_path);
 
+/// Validates the configuration and prints it with secrets redacted; 2 if invalid.
+int check_config(const std::optional<std::string>& config_path);
+
 /// Re-checks the quarantine against the current keys and imports what now verifies.
 int reverify(const std::optional<std::string>& config_path);
 

@@ -207,15 +207,27 @@ std::vector<std::string> key_warnings(const Config& c, EpochMicros now) {
     return warnings;
 }
 
-std::string describe(const Config& c) {
+std::vector<std::pair<std::string, std::string>> effective_settings(const Config& c) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", c.socket_mode);
-    std::string line = "listen=" + c.listen + " socket_mode=" + mode;
+    std::vector<std::pair<std::string, std::string>> out{{"listen", c.listen},
+                                                         {"socket_mode", mode}};
     for (const auto& setting : detail::int_settings()) {
-        line += " " + std::string(setting.name) + "=" + std::to_string(setting.get(c));
+        out.emplace_back(setting.name, std::to_string(setting.get(c)));
     }
-    return line + " signing_keys=" + detail::describe_keys(c.signing_keys) +
-           " database=" + (c.database_url.empty() ? "(libpq defaults)" : "(set)");
+    out.emplace_back("signing_keys", detail::describe_keys(c.signing_keys));
+    if (!c.signing_key_file.empty()) {
+        out.emplace_back("signing_key_file", c.signing_key_file);
+    }
+    return out;
+}
+
+std::string describe(const Config& c) {
+    std::string line;
+    for (const auto& [name, value] : effective_settings(c)) {
+        line += (line.empty() ? "" : " ") + name + "=" + value;
+    }
+    return line + " database=" + (c.database_url.empty() ? "(libpq defaults)" : "(set)");
 }
 
 } // namespace leadhook::config

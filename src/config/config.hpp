@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace leadhook::config {
@@ -72,6 +73,11 @@ Expected<Config, ConfigError> load_config(const std::optional<std::string>& path
 
 /// Warnings that depend on the time: keys already past their not_after.
 std::vector<std::string> key_warnings(const Config& config, EpochMicros now);
+
+/// Every setting as (name, value), values as a TOML file would hold them
+/// except keys (labels and end dates only) and database_url (left to the
+/// caller, which may redact it).
+std::vector<std::pair<std::string, std::string>> effective_settings(const Config& config);
 
 /// One line for the startup log: key labels and expiry, never a secret.
 std::string describe(const Config& config);
