@@ -1,6 +1,7 @@
 // leadhook: receives Mailgun webhooks over FastCGI and keeps leads'
 // follow-up state in PostgreSQL. This file only parses the command line.
 #include "cli/commands.hpp"
+#include "cli/migrate.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -62,7 +63,10 @@ int main(int argc, char** argv) {
     auto* purge = cli.add_subcommand(
         "purge", "Delete ledger tokens past the freshness window and old quarantined requests "
                  "now (serve does it every 10 minutes)");
-    for (auto* command : {serve, check, reverify, purge}) {
+    auto* migrate = cli.add_subcommand(
+        "migrate", "Apply the schema migrations built into this binary, under an advisory lock; "
+                   "exit 1 on a database error, 2 on a configuration error");
+    for (auto* command : {serve, check, reverify, purge, migrate}) {
         command->add_option("-c,--config", config_path, "TOML config file (see README)")
             ->check(CLI::ExistingFile);
         overrides.add_to(*command);
@@ -83,6 +87,9 @@ int main(int argc, char** argv) {
     }
     if (purge->parsed()) {
         return leadhook::cli::purge(config_path);
+    }
+    if (migrate->parsed()) {
+        return leadhook::cli::migrate(config_path);
     }
     return 0;
 }

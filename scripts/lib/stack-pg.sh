@@ -71,16 +71,16 @@ EOF
   ST[LEADHOOK_DATABASE_URL]="host=${ST[PG_SOCKET_DIR]} port=5432 dbname=leadhook user=leadhook"
 }
 
-apply_schema() {
-  local f n=0 log="$DIR/schema.log"
+apply_schema() { # `leadhook migrate` (the schema built into the binary), private or external database alike
+  local log="$DIR/schema.log" n
   : >"$log"
-  for f in "$ROOT"/sql/*.sql; do
-    [[ -f "$f" ]] || continue
-    echo "== $f" >>"$log"
-    psql -X -q -v ON_ERROR_STOP=1 --single-transaction -d "${ST[LEADHOOK_DATABASE_URL]}" -f "$f" \
-      </dev/null >>"$log" 2>&1 || die_log "applying $f failed" "$log"
-    n=$((n + 1))
-  done
-  ((n > 0)) || leadhook_die "no schema files in $ROOT/sql"
-  leadhook_say "schema applied ($n files)"
+  # Only the stack's database URL: migrate needs no keys, and a caller's
+  # LEADHOOK_* settings are leadhook serve's business.
+  (
+    while IFS= read -r var; do unset "$var"; done < <(compgen -e | grep '^LEADHOOK_' || true)
+    exec env LEADHOOK_DATABASE_URL="${ST[LEADHOOK_DATABASE_URL]}" "${ST[LEADHOOK_BIN]}" migrate
+  ) </dev/null >>"$log" 2>&1 || die_log "leadhook migrate failed" "$log"
+  n="$(grep -c '^applied ' "$log" || true)"
+  if ((n > 0)); then leadhook_say "schema migrated ($n migrations applied, see $log)"
+  else leadhook_say "$(tail -n 1 "$log")"; fi
 }

@@ -2,6 +2,8 @@
 
 #include "storage/sqlstate.hpp"
 
+#include <cstdio>
+#include <utility>
 #include <vector>
 
 namespace leadhook::storage {
@@ -17,10 +19,54 @@ std::string trimmed(const char* message) {
 
 } // namespace
 
+const Clock& wall_clock() {
+    static const SystemClock clock;
+    return clock;
+}
+
+PgConnection::PgConnection(std::string conninfo, const Clock& clock)
+    : m_conninfo(std::move(conninfo)), m_clock(clock),
+      // Jitter only has to differ between workers, not be unpredictable.
+      m_jitter(static_cast<std::uint_fast32_t>(static_cast<std::uint64_t>(clock.now()) ^
+                                               reinterpret_cast<std::uintptr_t>(this))) {}
+
+bool PgConnection::is_idle() const {
+    return m_conn && PQtransactionStatus(m_conn.get()) == PQTRANS_IDLE;
+}
+
 std::optional<StoreError> PgConnection::ensure_connected() {
     if (m_conn && PQstatus(m_conn.get()) == CONNECTION_OK) {
         return std::nullopt;
     }
+    m_conn.reset();
+    if (const EpochMicros now = m_clock.now(); !m_backoff.may_try(now)) {
+        return backing_off(now);
+    }
+    auto conn = connect();
+    const bool retried = std::exchange(m_attempted, true);
+    if (!conn) {
+        m_last_connect_error = conn.error().message;
+        std::uniform_real_distribution<double> unit(0.0, 1.0);
+        m_backoff.failed(m_clock.now(), unit(m_jitter));
+        return conn.error();
+    }
+    m_conn = std::move(conn).value();
+    m_backoff.succeeded();
+    if (retried) {
+        m_reconnects.fetch_add(1, std::memory_order_relaxed);
+    }
+    return std::nullopt;
+}
+
+StoreError PgConnection::backing_off(EpochMicros now) const {
+    char wait[32];
+    std::snprintf(wait, sizeof wait, "%.1f", static_cast<double>(m_backoff.retry_at() - now) / 1e6);
+    return StoreError{StoreFailure::unavailable, "",
+                      m_last_connect_error + " (" + std::to_string(m_backoff.failures()) +
+                          " failed connects; next try in " + wait + " s)"};
+}
+
+Expected<PgConnPtr, StoreError> PgConnection::connect() const {
     // Our defaults come first so that anything in the configured conninfo
     // (expanded from "dbname") overrides them.
     const char* keywords[] = {"connect_timeout", "options", "fallback_application_name", "dbname",
@@ -29,14 +75,14 @@ std::optional<StoreError> PgConnection::ensure_connected() {
                             nullptr};
     PgConnPtr conn(PQconnectdbParams(keywords, values, /*expand_dbname=*/1));
     if (!conn) {
-        return StoreError{StoreFailure::unavailable, "", "libpq could not allocate a connection"};
+        return unexpected(
+            StoreError{StoreFailure::unavailable, "", "libpq could not allocate a connection"});
     }
     if (PQstatus(conn.get()) != CONNECTION_OK) {
-        return StoreError{StoreFailure::unavailable, "",
-                          "connect: " + trimmed(PQerrorMessage(conn.get()))};
+        return unexpected(StoreError{StoreFailure::unavailable, "",
+                                     "connect: " + trimmed(PQerrorMessage(conn.get()))});
     }
-    m_conn = std::move(conn);
-    return std::nullopt;
+    return conn;
 }
 
 StoreError PgConnection::failure(const PGresult* result) {
@@ -69,6 +115,24 @@ Expected<PgResult, StoreError> PgConnection::exec(const char* sql,
         return unexpected(failure(result.get()));
     }
     return PgResult(std::move(result));
+}
+
+std::optional<StoreError> PgConnection::exec_script(const std::string& sql) {
+    if (!m_conn) {
+        return StoreError{StoreFailure::unavailable, "", "not connected"};
+    }
+    PgResultPtr result(PQexec(m_conn.get(), sql.c_str()));
+    const auto status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY) {
+        return std::nullopt;
+    }
+    // Our own schema's hints say how to fix what it refused (see 004_...).
+    const char* hint = result ? PQresultErrorField(result.get(), PG_DIAG_MESSAGE_HINT) : nullptr;
+    StoreError error = failure(result.get());
+    if (hint) {
+        error.message += " (hint: " + trimmed(hint) + ")";
+    }
+    return error;
 }
 
 } // namespace leadhook::storage

@@ -1,12 +1,16 @@
 #pragma once
 // libpq, owned. Every PGconn and PGresult belongs to a unique_ptr from the
 // line that creates it; every failure comes back as a classified StoreError.
+#include "storage/backoff.hpp"
 #include "storage/event_store.hpp"
 
 #include <libpq-fe.h>
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <optional>
+#include <random>
 #include <span>
 #include <string>
 #include <string_view>
@@ -44,24 +48,50 @@ class PgResult {
     PgResultPtr m_result;
 };
 
+/// The wall clock PgConnection uses unless given another (tests inject one).
+const Clock& wall_clock();
+
 /// One connection, used by one worker thread at a time. It connects lazily
 /// and is dropped when libpq says it broke, so the next request reconnects.
+/// After failed connects it backs off (see Backoff): while it waits,
+/// ensure_connected() answers "unavailable" without trying, so a database
+/// that is down or unreachable costs a request nothing and is not hammered.
 class PgConnection {
   public:
-    explicit PgConnection(std::string conninfo) : m_conninfo(std::move(conninfo)) {}
+    explicit PgConnection(std::string conninfo, const Clock& clock = wall_clock());
 
-    /// Connects if not connected. nullopt on success.
+    /// Connects if not connected. nullopt on success; unavailable at once
+    /// while backing off after failed connects.
     std::optional<StoreError> ensure_connected();
     bool is_connected() const { return m_conn != nullptr; }
+    /// Connected, and not inside a transaction block.
+    bool is_idle() const;
     void drop() noexcept { m_conn.reset(); }
 
     Expected<PgResult, StoreError> exec(const char* sql, std::span<const PgParam> params = {});
 
+    /// Runs a script of several statements with no parameters (PQexec):
+    /// only for the schema migrations embedded at build time, never for
+    /// anything built from input. The error carries the server's HINT.
+    std::optional<StoreError> exec_script(const std::string& sql);
+
+    /// Successful connects after a lost connection or a failed connect.
+    /// Safe to read from any thread.
+    std::uint64_t reconnects() const { return m_reconnects.load(std::memory_order_relaxed); }
+
   private:
     StoreError failure(const PGresult* result);
+    StoreError backing_off(EpochMicros now) const;
+    Expected<PgConnPtr, StoreError> connect() const;
 
     std::string m_conninfo;
+    const Clock& m_clock;
     PgConnPtr m_conn;
+    Backoff m_backoff;
+    std::string m_last_connect_error; ///< why the last connect failed, for the log
+    bool m_attempted = false; ///< a connect was tried before: the next success is a reconnect
+    std::minstd_rand m_jitter;
+    std::atomic<std::uint64_t> m_reconnects{0};
 };
 
 } // namespace leadhook::storage

@@ -1,0 +1,16 @@
+#pragma once
+// `leadhook migrate`: brings the database's schema up to this build's (the
+// sql/ files embedded at build time). Kept apart from commands.hpp, which
+// other commands share.
+#include <optional>
+#include <string>
+
+namespace leadhook::cli {
+
+/// Applies the migrations the database lacks, one line per migration, or
+/// says the schema is current. Reads only database_url from the config file
+/// and LEADHOOK_DATABASE_URL: no signing key is needed. Exit status 0 done,
+/// 1 database error (including an edited migration), 2 configuration error.
+int migrate(const std::optional<std::string>& config_path);
+
+} // namespace leadhook::cli
