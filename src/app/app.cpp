@@ -76,6 +76,9 @@ http::Response App::handle(const http::Request& request) noexcept {
         const auto& row = info(reply.outcome);
         m_metrics.request_finished(reply.route.empty() ? "unknown" : reply.route, row.status,
                                    row.label, static_cast<double>(micros) / 1e6);
+        const std::uint64_t reconnects = m_store.reconnects();
+        m_metrics.count_db_reconnects(reconnects - m_reconnects_seen);
+        m_reconnects_seen = reconnects;
     } catch (...) {
         // A counter must never turn an answered request into a crash.
     }

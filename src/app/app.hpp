@@ -24,6 +24,7 @@ class App {
     storage::EventStore& m_store;
     obs::Logger& m_log;
     obs::Metrics& m_metrics;
+    std::uint64_t m_reconnects_seen = 0; ///< this worker's store, as last counted
 };
 
 } // namespace leadhook::app

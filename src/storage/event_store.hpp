@@ -93,6 +93,9 @@ class EventStore {
     /// The database is reachable and its schema is the version this build
     /// expects. Cheap enough for a load balancer to ask every few seconds.
     virtual Readiness readiness() = 0;
+
+    /// Connections made again after one was lost, since the start.
+    virtual std::uint64_t reconnects() const { return 0; }
 };
 
 } // namespace leadhook::storage

@@ -1,5 +1,6 @@
 #include "storage/pg_event_store.hpp"
 
+#include "storage/pg_migrate.hpp"
 #include "storage/pg_rows.hpp"
 
 #include <array>
@@ -164,14 +165,31 @@ Expected<Recorded, StoreError> PgEventStore::link_duplicate_event(const EventRec
 }
 
 Readiness PgEventStore::readiness() {
-    // Provisional: reachability only, until migrations record a schema version.
-    if (auto error = m_conn.ensure_connected()) {
-        return Readiness{false, "database unreachable"};
+    // A connection made before a database restart fails its first query;
+    // like record(), try once more on a new one before saying "unreachable".
+    for (int attempt = 0;; ++attempt) {
+        const bool had_connection = m_conn.is_connected();
+        if (auto error = m_conn.ensure_connected()) {
+            return Readiness{false, "database unreachable"};
+        }
+        // Between requests the connection is idle; should a transaction ever
+        // be left open, a failing query would abort it, so leave it alone.
+        if (!m_conn.is_idle()) {
+            return Readiness{false, "database connection busy in a transaction"};
+        }
+        auto version = recorded_schema_version(m_conn);
+        if (version) {
+            return schema_readiness(*version, newest_migration_version());
+        }
+        if (version.error().kind != StoreFailure::unavailable) {
+            return Readiness{false, "cannot read leadhook_migrations (SQLSTATE " +
+                                        version.error().sqlstate + ")"};
+        }
+        if (!had_connection || attempt > 0) {
+            return Readiness{false, "database unreachable"};
+        }
+        m_conn.drop();
     }
-    if (auto pinged = m_conn.exec("SELECT 1"); !pinged) {
-        return Readiness{false, "database unreachable"};
-    }
-    return Readiness{true, "ok"};
 }
 
 } // namespace leadhook::storage

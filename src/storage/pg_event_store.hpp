@@ -11,15 +11,21 @@ namespace leadhook::storage {
 
 class PgEventStore final : public EventStore {
   public:
-    explicit PgEventStore(std::string conninfo) : m_conn(std::move(conninfo)) {}
+    explicit PgEventStore(std::string conninfo, const Clock& clock = wall_clock())
+        : m_conn(std::move(conninfo), clock) {}
 
     Expected<Recorded, StoreError> record(const EventRecord& record) override;
     Expected<Quarantined, StoreError> quarantine(const QuarantineEntry& entry,
                                                  const QuarantineCap& cap) override;
+    /// Ready when reachable and leadhook_migrations is at this build's
+    /// version or newer. One query, never inside a transaction.
     Readiness readiness() override;
 
     /// Connects now rather than on the first request; nullopt when reachable.
     std::optional<StoreError> connect() { return m_conn.ensure_connected(); }
+
+    /// Reconnects after a lost connection or failed connect; any thread.
+    std::uint64_t reconnects() const override { return m_conn.reconnects(); }
 
   private:
     Expected<Recorded, StoreError> record_once(const EventRecord& record);

@@ -37,7 +37,8 @@ constexpr const char* count_dropped =
     "INSERT INTO webhook_quarantine_usage AS u (hour, dropped, dropped_bytes)"
     " VALUES (timestamptz 'epoch' + $1::bigint * interval '1 microsecond', 1, $2::bigint)"
     " ON CONFLICT (hour) DO UPDATE SET dropped = u.dropped + 1,"
-    " dropped_bytes = u.dropped_bytes + excluded.dropped_bytes";
+    " dropped_bytes = u.dropped_bytes + excluded.dropped_bytes"
+    " RETURNING u.stored >= $3::bigint";
 // clang-format on
 
 constexpr EpochMicros micros_per_hour = 3'600'000'000LL;
@@ -85,14 +86,13 @@ Expected<Quarantined, StoreError> PgEventStore::quarantine(const QuarantineEntry
     if (admitted->rows() > 0) {
         return Quarantined::stored;
     }
-    auto dropped = m_conn.exec(count_dropped, std::array{hour, size});
+    auto dropped = m_conn.exec(count_dropped, std::array{hour, size, number(cap.max_requests)});
     if (!dropped) {
         return unexpected(dropped.error());
     }
-    // A small body turned away means the hour is full by count or to within
-    // 1 KiB of its bytes, so stop asking until the hour (or the cap) changes.
-    // A large one may have failed on its own size, and a smaller could fit.
-    if (cap.max_requests == 0 || entry.body.size() <= 1024) {
+    // Full by count: nothing more fits this hour, so stop asking until the
+    // hour (or the cap) changes. Full by bytes only: a smaller body may fit.
+    if (dropped->rows() == 1 && dropped->text(0, 0) == "t") {
         m_quarantine_full = QuarantineFull{hour_start, cap};
     }
     return Quarantined::dropped;

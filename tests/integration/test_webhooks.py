@@ -307,6 +307,7 @@ class WebhookTests(unittest.TestCase):
             status, _, reply = self.stack.post(EVENTS, json_webhook(
                 {"event": "opened", "timestamp": 1700000001.0 + i, "recipient": "outage@example.com"}))
             self.assertEqual((status, reply.get("l_id")), (200, lead), reply)
+        self.assertGreater(self.stack.metrics().get("leadhook_database_reconnects_total", 0), 0)
 
     def ready(self):
         status, headers, body = self.stack.request("GET", "/api/v1/ready")
