@@ -19,7 +19,7 @@ esac
 # Everything the build, the tests and the dev stack need (Debian 12 names).
 LEADHOOK_PACKAGES=(
   build-essential cmake pkg-config
-  libfcgi-dev libfcgi-bin libssl-dev openssl libpq-dev
+  libfcgi-dev libfcgi-bin libssl-dev openssl libpq-dev libsystemd-dev systemd
   postgresql postgresql-contrib
   libboost-test-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev prometheus-cpp-dev
   nginx-light curl python3 clang-format ca-certificates

@@ -1,14 +1,19 @@
 #include "app/app.hpp"
 #include "cli/commands.hpp"
 #include "cli/housekeeping.hpp"
+#include "cli/systemd.hpp"
 #include "config/config.hpp"
 #include "fcgi/fcgi_server.hpp"
 #include "storage/pg_event_store.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <pthread.h>
 #include <thread>
 
@@ -57,20 +62,22 @@ std::string restart_only_changes(const config::Config& running, const config::Co
     note(running.threads != next.threads, "threads");
     note(running.max_body_bytes != next.max_body_bytes, "max_body_bytes");
     note(running.database_url != next.database_url, "database_url");
+    note(running.drain_timeout_seconds != next.drain_timeout_seconds, "drain_timeout_seconds");
     return changed;
 }
 
 /// SIGHUP: re-read the config file, environment and key file. A bad new
-/// config changes nothing; requests in flight keep their snapshot.
-void reload(const std::optional<std::string>& path, const config::Config& running,
-            app::SettingsHolder& settings, obs::Metrics& metrics, obs::Logger& log,
-            const Clock& clock) {
+/// config changes nothing; requests in flight keep their snapshot. Returns
+/// why the new config was refused (never quoting a key), if it was.
+std::optional<std::string> reload(const std::optional<std::string>& path,
+                                  const config::Config& running, app::SettingsHolder& settings,
+                                  obs::Metrics& metrics, obs::Logger& log, const Clock& clock) {
     auto next = config::load_config(path, config::process_env());
     if (!next) {
         metrics.count_reload(false);
         log.write("error", {{"msg", "reload failed; keeping the current keys and policy"},
                             {"error", next.error().message}});
-        return;
+        return next.error().message;
     }
     log_warnings(log, *next, clock.now());
     if (auto changed = restart_only_changes(running, *next); !changed.empty()) {
@@ -80,6 +87,94 @@ void reload(const std::optional<std::string>& path, const config::Config& runnin
     settings.set(app::settings_from(*next));
     metrics.count_reload(true);
     log.write("info", {{"msg", "reloaded"}, {"config", config::describe(*next)}});
+    return std::nullopt;
+}
+
+/// What the signal thread needs: everything a reload touches, and the server to stop.
+struct Running {
+    const std::optional<std::string>& config_path;
+    const config::Config& config;
+    app::SettingsHolder& settings;
+    obs::Metrics& metrics;
+    obs::Logger& log;
+    const Clock& clock;
+    Notifier& notify;
+    fcgi::FcgiServer& server;
+    std::string status; ///< systemd's STATUS= while serving
+};
+
+/// The signal thread: SIGHUP reloads, SIGTERM or SIGINT stops the server.
+void handle_signals(const sigset_t& signals, Running& run) {
+    for (;;) {
+        const int signal = wait_for_signal(signals);
+        if (signal == SIGHUP) {
+            run.notify.reloading();
+            const auto failed =
+                reload(run.config_path, run.config, run.settings, run.metrics, run.log, run.clock);
+            run.notify.reloaded(failed ? run.status + "; last reload failed: " + *failed
+                                       : run.status);
+            continue;
+        }
+        run.log.write(
+            "info", {{"msg", "stopping: finishing in-flight requests"},
+                     {"signal", strsignal(signal)},
+                     {"drain_timeout_seconds", std::to_string(run.config.drain_timeout_seconds)}});
+        run.notify.stopping("stopping: finishing in-flight requests");
+        run.server.stop();
+        return;
+    }
+}
+
+fcgi::ServerOptions server_options(const config::Config& config) {
+    return {.listen = config.listen,
+            .socket_mode = config.socket_mode,
+            .threads = config.threads,
+            .max_body_bytes = config.max_body_bytes,
+            .drain_timeout = std::chrono::seconds(config.drain_timeout_seconds)};
+}
+
+/// Each worker gets its own database connection and App.
+fcgi::HandlerFactory handler_factory(const config::Config& config, app::SettingsHolder& settings,
+                                     obs::Metrics& metrics, obs::Logger& log) {
+    return [&config, &settings, &metrics, &log]() -> fcgi::Handler {
+        auto store = std::make_shared<storage::PgEventStore>(config.database_url);
+        if (auto error = store->connect()) {
+            log.write("warn", {{"msg", "database not reachable yet; will retry per request"},
+                               {"error", error->message}});
+        }
+        auto app = std::make_shared<app::App>(settings, *store, log, metrics);
+        return [store, app](const http::Request& request) { return app->handle(request); };
+    };
+}
+
+/// Joins the signal thread, which returns after a stop signal; if the
+/// workers died instead, it is still waiting for one, so it gets one.
+void end_signal_thread(std::thread& signal_thread, const fcgi::ServeResult& result,
+                       obs::Logger& log) {
+    if (!result.stopped) {
+        log.error("every worker exited; stopping");
+        if (const int error = pthread_kill(signal_thread.native_handle(), SIGTERM); error != 0) {
+            log.write("error", {{"msg", "cannot wake the signal thread; exiting"},
+                                {"error", std::strerror(error)}});
+            std::_Exit(1);
+        }
+    }
+    signal_thread.join();
+}
+
+/// The drain timed out. The workers still running use the server, the
+/// handlers and everything on serve()'s stack, so nothing may be destroyed:
+/// say so and leave at once. Their transactions roll back when PostgreSQL
+/// sees the connections close, and nginx answers 502, which Mailgun retries.
+[[noreturn]] void abandon(obs::Logger& log, Notifier& notify, const fcgi::ServeResult& result,
+                          int drain_timeout_seconds) {
+    log.write("error", {{"msg", "drain timed out; abandoning the requests still in flight"},
+                        {"in_flight", std::to_string(result.abandoned)},
+                        {"workers", std::to_string(result.workers_left)},
+                        {"drain_timeout_seconds", std::to_string(drain_timeout_seconds)}});
+    notify.status("drain timed out with " + std::to_string(result.abandoned) +
+                  " requests in flight");
+    std::_Exit(1);
 }
 
 } // namespace
@@ -89,52 +184,46 @@ int serve(const std::optional<std::string>& config_path) {
     // instead of killing the process (its default action).
     const sigset_t signals = block_control_signals();
     SystemClock clock;
-    obs::Logger log(stderr, clock);
+    obs::Logger log(stderr, clock, stderr_line_prefix());
     auto config = config::load_config(config_path, config::process_env());
     if (!config) {
         std::fprintf(stderr, "leadhook: %s\n", config.error().message.c_str());
         return 2;
     }
     log_warnings(log, *config, clock.now());
-    fcgi::ServerOptions options{config->listen, config->socket_mode, config->threads,
-                                config->max_body_bytes};
-    auto server = fcgi::FcgiServer::open(options, log, clock);
+    auto server = fcgi::FcgiServer::open(server_options(*config), log, clock);
     if (!server) {
         std::fprintf(stderr, "leadhook: %s\n", server.error().c_str());
         return 1;
     }
     log.write("info", {{"msg", "leadhook serving"}, {"config", config::describe(*config)}});
+    Notifier notify(log);
     app::SettingsHolder settings(app::settings_from(*config));
     obs::Metrics metrics;
-    const auto make_handler = [&]() -> fcgi::Handler {
-        auto store = std::make_shared<storage::PgEventStore>(config->database_url);
-        if (auto error = store->connect()) {
-            log.write("warn", {{"msg", "database not reachable yet; will retry per request"},
-                               {"error", error->message}});
-        }
-        auto app = std::make_shared<app::App>(settings, *store, log, metrics);
-        return [store, app](const http::Request& request) { return app->handle(request); };
-    };
     Housekeeping housekeeping({.database_url = config->database_url,
                                .quarantine_retention_days = config->quarantine_retention_days},
                               settings, metrics, log, clock);
-    std::thread signal_thread([&] {
-        for (;;) {
-            const int signal = wait_for_signal(signals);
-            if (signal == SIGHUP) {
-                reload(config_path, *config, settings, metrics, log, clock);
-                continue;
-            }
-            log.write("info", {{"msg", "stopping: finishing in-flight requests"},
-                               {"signal", strsignal(signal)}});
-            server->stop();
-            return;
-        }
+    const std::string status =
+        "serving on " + server->description() + ", " + std::to_string(config->threads) + " workers";
+    Running running{config_path, *config, settings, metrics, log, clock, notify, *server, status};
+    std::thread signal_thread([&] { handle_signals(signals, running); });
+    std::optional<Watchdog> watchdog; // from READY on: start-up has TimeoutStartSec=
+    const auto make_handler = handler_factory(*config, settings, metrics, log);
+    const auto result = server->serve(make_handler, [&] {
+        notify.ready(status);
+        watchdog.emplace(log, [&](std::chrono::microseconds interval) {
+            // Idle workers report progress every second: a shorter
+            // window would call a healthy server stuck.
+            return server->making_progress(
+                std::max<std::chrono::microseconds>(interval, std::chrono::seconds(2)));
+        });
     });
-    const auto served = server->serve(make_handler);
-    signal_thread.join();
-    log.write("info", {{"msg", "leadhook stopped"}, {"requests", std::to_string(served)}});
-    return 0;
+    end_signal_thread(signal_thread, result, log);
+    if (result.workers_left > 0) {
+        abandon(log, notify, result, config->drain_timeout_seconds);
+    }
+    log.write("info", {{"msg", "leadhook stopped"}, {"requests", std::to_string(result.served)}});
+    return result.stopped ? 0 : 1;
 }
 
 } // namespace leadhook::cli

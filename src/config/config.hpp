@@ -32,6 +32,7 @@ struct Config {
     long long quarantine_max_per_hour = 1000;   ///< refused requests kept per hour; 0: none
     long long quarantine_max_bytes_per_hour = 64LL << 20;
     int quarantine_retention_days = 30; ///< quarantined requests are purged after this
+    int drain_timeout_seconds = 30;     ///< SIGTERM: longest wait for requests in flight
 
     std::size_t max_fields = 1000;   ///< form fields, and multipart parts
     std::size_t max_parts = 200;     ///< multipart parts

@@ -41,6 +41,9 @@ constexpr std::array table{
         "quarantine_max_bytes_per_hour", "LEADHOOK_QUARANTINE_MAX_BYTES_PER_HOUR", 0, 1LL << 40),
     setting<&Config::quarantine_retention_days>("quarantine_retention_days",
                                                 "LEADHOOK_QUARANTINE_RETENTION_DAYS", 1, 3650),
+    // systemd's TimeoutStopSec must stay above it, or SIGKILL ends the drain.
+    setting<&Config::drain_timeout_seconds>("drain_timeout_seconds",
+                                            "LEADHOOK_DRAIN_TIMEOUT_SECONDS", 1, 600),
     // A real Mailgun post has about 40 fields, 10 parts and JSON 6 deep.
     setting<&Config::max_fields>("max_fields", "LEADHOOK_MAX_FIELDS", 100, 1000000),
     setting<&Config::max_parts>("max_parts", "LEADHOOK_MAX_PARTS", 10, 100000),

@@ -1,25 +1,31 @@
 #pragma once
-// The FastCGI edge: a listening socket, a pool of worker threads, and the
-// translation between libfcgi requests and http::Request / http::Response.
+// The FastCGI edge: a listening socket (our own, or systemd's), a pool of
+// worker threads, and the translation between libfcgi requests and
+// http::Request / http::Response.
 // fcgi_server.cpp is the only file that includes <fcgiapp.h>.
 #include "http/request.hpp"
 #include "obs/log.hpp"
 #include "util/clock.hpp"
 #include "util/expected.hpp"
+#include "util/pool_monitor.hpp"
+#include "util/unique_fd.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace leadhook::fcgi {
 
 struct ServerOptions {
-    std::string listen;          ///< unix:/path or host:port
-    unsigned socket_mode = 0660; ///< for a unix socket
+    std::string listen;          ///< unix:/path or host:port; unused under socket activation
+    unsigned socket_mode = 0660; ///< for a unix socket we bind ourselves
     int threads = 8;
     std::size_t max_body_bytes = 25u << 20;
     int backlog = 256;
+    std::chrono::seconds drain_timeout{30}; ///< after stop(), for requests in flight
 };
 
 using Handler = std::function<http::Response(const http::Request&)>;
@@ -27,31 +33,58 @@ using Handler = std::function<http::Response(const http::Request&)>;
 /// database connection and needs no locking.
 using HandlerFactory = std::function<Handler()>;
 
+struct ServeResult {
+    unsigned long long served = 0; ///< requests answered
+    bool stopped = false;          ///< stop() ended it; otherwise every worker died
+    /// Workers still running when the drain timed out, and how many of them
+    /// were inside a request. When not 0 the workers were detached and still
+    /// use the server, handler and everything they reference: the caller
+    /// must end the process (std::_Exit) without unwinding.
+    int workers_left = 0;
+    int abandoned = 0;
+};
+
 class FcgiServer {
   public:
-    /// Opens the listening socket; the message says why it could not.
+    /// Takes the socket systemd passed (socket activation) or else binds
+    /// options.listen; logs which. The message says why it could not.
     static Expected<FcgiServer, std::string> open(const ServerOptions& options, obs::Logger& log,
                                                   const Clock& clock);
     FcgiServer(FcgiServer&& other) noexcept;
     FcgiServer& operator=(FcgiServer&&) = delete;
     ~FcgiServer();
 
-    /// Serves until stop() is called (from another thread); requests already
-    /// accepted are finished first. Returns the number of requests served.
-    unsigned long long serve(const HandlerFactory& make_handler);
+    /// Serves until stop() is called (from another thread), then waits up to
+    /// drain_timeout for the requests in flight. Calls `on_ready` (from this
+    /// thread) once every worker is ready to accept.
+    ServeResult serve(const HandlerFactory& make_handler,
+                      const std::function<void()>& on_ready = {});
 
-    /// Stops accepting and wakes every idle worker. Thread-safe.
+    /// Stops accepting. Thread-safe. A socket we bound refuses new
+    /// connections from now on and its idle workers leave at once; systemd's
+    /// keeps queueing them for the next start, and idle workers leave within
+    /// a second, when their accept() times out.
     void stop() noexcept;
 
+    /// Liveness for the watchdog: a worker looped or finished a request
+    /// within `within`.
+    bool making_progress(std::chrono::steady_clock::duration within) const;
+
+    /// "unix:/run/leadhook/leadhook.sock (from systemd)" or the bound address.
+    const std::string& description() const { return m_description; }
+
   private:
-    FcgiServer(ServerOptions options, int fd, obs::Logger& log, const Clock& clock);
+    FcgiServer(ServerOptions options, UniqueFd fd, bool from_systemd, std::string description,
+               obs::Logger& log, const Clock& clock);
     void worker(const HandlerFactory& make_handler);
 
     ServerOptions m_options;
-    int m_fd;
+    UniqueFd m_fd;
+    bool m_from_systemd;
+    std::string m_description;
     obs::Logger& m_log;
     const Clock& m_clock;
-    std::atomic<bool> m_stopping{false};
+    std::unique_ptr<PoolMonitor> m_pool; ///< on the heap: the server moves, waiters must not
     std::atomic<unsigned long long> m_served{0};
 };
 

@@ -4,6 +4,7 @@
 // to keep: never keys, tokens, signatures or bodies.
 #include "util/clock.hpp"
 
+#include <cstdint>
 #include <cstdio>
 #include <initializer_list>
 #include <mutex>
@@ -24,9 +25,22 @@ struct LogField {
 std::string format_logfmt(EpochMicros ts, std::string_view level,
                           std::initializer_list<LogField> fields);
 
+/// What goes before each line. journald reads a leading `<N>` as the
+/// line's syslog priority (sd-daemon(3)), which `journalctl -p` filters on.
+enum class LinePrefix { none, syslog_priority };
+
+/// `<3>` for error, `<4>` for warn, `<7>` for debug, `<6>` for anything else.
+std::string_view syslog_priority_prefix(std::string_view level);
+
+/// Whether `journal_stream` (systemd's $JOURNAL_STREAM, "DEVICE:INODE" in
+/// decimal) names the file with this device and inode number: then that
+/// stream is connected to journald. Anything malformed is not.
+bool is_journal_stream(std::string_view journal_stream, std::uint64_t device, std::uint64_t inode);
+
 class Logger {
   public:
-    Logger(std::FILE* out, const Clock& clock) : m_out(out), m_clock(clock) {}
+    Logger(std::FILE* out, const Clock& clock, LinePrefix prefix = LinePrefix::none)
+        : m_out(out), m_clock(clock), m_prefix(prefix) {}
 
     void write(std::string_view level, std::initializer_list<LogField> fields);
     void info(std::string_view msg) { write("info", {{"msg", std::string(msg)}}); }
@@ -36,6 +50,7 @@ class Logger {
   private:
     std::FILE* m_out;
     const Clock& m_clock;
+    LinePrefix m_prefix;
     std::mutex m_mutex; ///< whole lines only, even from many workers
 };
 

@@ -6,7 +6,9 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace test = leadhook::test;
@@ -28,6 +30,7 @@ BOOST_AUTO_TEST_CASE(ranges_are_checked_wherever_a_setting_comes_from) {
         {"quarantine_max_per_hour", "LEADHOOK_QUARANTINE_MAX_PER_HOUR", 0, 1000000},
         {"quarantine_max_bytes_per_hour", "LEADHOOK_QUARANTINE_MAX_BYTES_PER_HOUR", 0, 1LL << 40},
         {"quarantine_retention_days", "LEADHOOK_QUARANTINE_RETENTION_DAYS", 1, 3650},
+        {"drain_timeout_seconds", "LEADHOOK_DRAIN_TIMEOUT_SECONDS", 1, 600},
         {"max_fields", "LEADHOOK_MAX_FIELDS", 100, 1000000},
         {"max_parts", "LEADHOOK_MAX_PARTS", 10, 100000},
         {"max_json_depth", "LEADHOOK_MAX_JSON_DEPTH", 16, 1000},
@@ -59,6 +62,20 @@ BOOST_AUTO_TEST_CASE(ranges_are_checked_wherever_a_setting_comes_from) {
     c = with_key();
     c.max_json_depth = 0;
     BOOST_TEST(validate_text(c) == "max_json_depth must be between 16 and 1000 (got 0)");
+}
+
+BOOST_AUTO_TEST_CASE(drain_timeout_defaults_to_30_seconds_and_is_read_from_file_and_env) {
+    BOOST_TEST(Config{}.drain_timeout_seconds == 30);
+    BOOST_TEST(parse_ok("drain_timeout_seconds = 5").drain_timeout_seconds == 5);
+    auto applied = leadhook::config::apply_env(parse_ok("drain_timeout_seconds = 5"),
+                                               env({{"LEADHOOK_DRAIN_TIMEOUT_SECONDS", "120"}}));
+    BOOST_TEST_REQUIRE(applied.has_value());
+    BOOST_TEST(applied->drain_timeout_seconds == 120); // the environment wins
+    const auto settings = leadhook::config::effective_settings(Config{});
+    BOOST_TEST(std::count(settings.begin(), settings.end(),
+                          std::pair<std::string, std::string>{"drain_timeout_seconds", "30"}) == 1);
+    BOOST_TEST(toml_error("drain_timeout_seconds = \"30s\"") ==
+               "test.toml:1: unknown key or wrong type: drain_timeout_seconds");
 }
 
 BOOST_AUTO_TEST_CASE(limits_come_from_the_settings) {

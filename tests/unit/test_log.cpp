@@ -151,6 +151,48 @@ BOOST_AUTO_TEST_CASE(concurrent_writers_never_interleave) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(priority_prefixes_follow_the_syslog_levels) {
+    BOOST_TEST(obs::syslog_priority_prefix("error") == "<3>");
+    BOOST_TEST(obs::syslog_priority_prefix("warn") == "<4>");
+    BOOST_TEST(obs::syslog_priority_prefix("info") == "<6>");
+    BOOST_TEST(obs::syslog_priority_prefix("debug") == "<7>");
+    BOOST_TEST(obs::syslog_priority_prefix("other") == "<6>");
+}
+
+BOOST_AUTO_TEST_CASE(journald_lines_carry_the_priority_and_are_otherwise_the_same) {
+    FixedClock clock{t0};
+    test::CapturedOutput plain_out;
+    test::CapturedOutput journal_out;
+    obs::Logger plain(plain_out.file(), clock);
+    obs::Logger journal(journal_out.file(), clock, obs::LinePrefix::syslog_priority);
+    for (auto* logger : {&plain, &journal}) {
+        logger->error("broken");
+        logger->warn("careful");
+        logger->info("fine");
+        logger->write("info", {{"path", "/x\n<3>forged"}});
+    }
+    const auto lines = test::lines_of(journal_out.text());
+    const auto expected = test::lines_of(plain_out.text());
+    BOOST_TEST_REQUIRE(lines.size() == 4u);
+    BOOST_TEST_REQUIRE(expected.size() == 4u);
+    BOOST_TEST(lines[0] == "<3>" + expected[0]);
+    BOOST_TEST(lines[1] == "<4>" + expected[1]);
+    BOOST_TEST(lines[2] == "<6>" + expected[2]);
+    BOOST_TEST(lines[3] == "<6>" + expected[3]); // a value cannot start a line of its own
+    BOOST_TEST(expected[0] == "ts=2026-11-29T01:02:03.000004Z level=error msg=broken");
+}
+
+BOOST_AUTO_TEST_CASE(journal_stream_must_name_this_device_and_inode) {
+    BOOST_TEST(obs::is_journal_stream("8:12345", 8, 12345));
+    BOOST_TEST(obs::is_journal_stream("0:18446744073709551615", 0, 18446744073709551615u));
+    BOOST_TEST(!obs::is_journal_stream("8:12345", 8, 12346)); // stderr was redirected since
+    BOOST_TEST(!obs::is_journal_stream("9:12345", 8, 12345));
+    for (const char* bad : {"", ":", "8", "8:", ":12345", "8:12345:1", "x:1", "8:1x", "-8:12345",
+                            " 8:12345", "8:99999999999999999999"}) {
+        BOOST_TEST(!obs::is_journal_stream(bad, 8, 12345), bad);
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 } // namespace leadhook_unit

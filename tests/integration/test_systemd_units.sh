@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Checks the systemd units in deploy/systemd/: `systemd-analyze verify`
+# accepts leadhook.socket and leadhook.service, and `systemd-analyze security
+# --offline=yes` rates the service's exposure at 2.0 or lower. Also that the
+# drain timeout and TimeoutStopSec agree, and the socket is the one nginx uses.
+# verify needs ExecStart's binary to exist, so a temporary copy of the units
+# points at LEADHOOK_BIN (the built binary) instead of /usr/local/bin/leadhook.
+# Usage: LEADHOOK_BIN=build/src/leadhook bash tests/integration/test_systemd_units.sh
+set -euo pipefail
+
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
+  sed -n '2,8p' "$0"
+  exit 0
+fi
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
+UNITS="$ROOT/deploy/systemd"
+BIN="${LEADHOOK_BIN:-$ROOT/build/src/leadhook}"
+MAX_EXPOSURE="2.0"
+INSTALLED_BIN="/usr/local/bin/leadhook"
+
+die() { echo "leadhook: error: $*" >&2; exit 1; }
+command -v systemd-analyze >/dev/null || die "systemd-analyze not found (apt-get install systemd)"
+[[ -x "$BIN" ]] || die "leadhook binary not found: $BIN (build first, or set LEADHOOK_BIN)"
+BIN="$(realpath "$BIN")" # ExecStart= takes absolute paths only
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/leadhook-systemd-test.XXXXXX")"
+trap 'rm -rf "$TMP"' EXIT
+
+failed=0
+fail() { echo "FAIL $*" >&2; failed=$((failed + 1)); }
+ok() { echo "ok   $*"; }
+
+# The shipped unit must name the path `cmake --install` uses (CMAKE_INSTALL_PREFIX
+# /usr/local, install(TARGETS leadhook RUNTIME DESTINATION bin)).
+grep -q "^ExecStart=$INSTALLED_BIN serve " "$UNITS/leadhook.service" ||
+  fail "leadhook.service: ExecStart does not run $INSTALLED_BIN serve"
+
+cp "$UNITS/leadhook.socket" "$TMP/"
+sed "s|$INSTALLED_BIN|$BIN|g" "$UNITS/leadhook.service" >"$TMP/leadhook.service"
+
+# verify prints problems on stderr but exits 0 for some of them (unknown
+# keys, bad specifiers); any output at all is a failure.
+if systemd-analyze verify "$TMP/leadhook.socket" "$TMP/leadhook.service" >"$TMP/verify.log" 2>&1 &&
+  [[ ! -s "$TMP/verify.log" ]]; then
+  ok "systemd-analyze verify accepts leadhook.socket and leadhook.service"
+else
+  fail "systemd-analyze verify:"
+  cat "$TMP/verify.log" >&2
+fi
+
+if systemd-analyze security --offline=yes --no-pager "$TMP/leadhook.service" >"$TMP/security.log" 2>&1; then
+  score="$(sed -n 's/.*Overall exposure level for leadhook\.service: \([0-9][0-9]*\.[0-9]\).*/\1/p' "$TMP/security.log")"
+  if [[ -z "$score" ]]; then
+    fail "no exposure score in systemd-analyze security's output:"
+    tail -5 "$TMP/security.log" >&2
+  elif awk -v s="$score" -v max="$MAX_EXPOSURE" 'BEGIN { exit !(s <= max) }'; then
+    ok "systemd-analyze security: exposure $score (at most $MAX_EXPOSURE)"
+  else
+    fail "systemd-analyze security: exposure $score, above $MAX_EXPOSURE:"
+    grep '✗' "$TMP/security.log" >&2 || cat "$TMP/security.log" >&2
+  fi
+else
+  fail "systemd-analyze security --offline=yes failed:"
+  cat "$TMP/security.log" >&2
+fi
+
+# TimeoutStopSec must leave leadhook time to drain (drain_timeout_seconds,
+# default 30) and to report an abandoned drain itself before SIGKILL.
+stop_timeout="$(sed -n 's/^TimeoutStopSec=\([0-9][0-9]*\)s\{0,1\}$/\1/p' "$UNITS/leadhook.service")"
+drain_default="$(sed -n 's/^drain_timeout_seconds = \([0-9][0-9]*\)$/\1/p' "$ROOT/deploy/leadhook.toml.example")"
+if [[ -n "$stop_timeout" && -n "$drain_default" ]] && ((stop_timeout > drain_default)); then
+  ok "TimeoutStopSec=${stop_timeout}s is longer than drain_timeout_seconds = $drain_default"
+else
+  fail "TimeoutStopSec ('${stop_timeout}') must be a number of seconds above drain_timeout_seconds ('${drain_default}')"
+fi
+
+socket_path="$(sed -n 's/^ListenStream=//p' "$UNITS/leadhook.socket")"
+if grep -q "server unix:$socket_path;" "$ROOT/deploy/nginx/leadhook.conf"; then
+  ok "nginx's upstream is the socket leadhook.socket listens on ($socket_path)"
+else
+  fail "deploy/nginx/leadhook.conf does not use ListenStream=$socket_path"
+fi
+
+if ((failed)); then
+  echo "systemd units: $failed check(s) failed" >&2
+  exit 1
+fi
+echo "systemd units: all checks passed"
