@@ -9,6 +9,12 @@ constexpr EpochMicros micros_per_day = 86'400'000'000LL;
 
 } // namespace
 
+PurgeCutoffs purge_cutoffs(EpochMicros now, const app::FreshnessPolicy& freshness,
+                           int quarantine_retention_days) {
+    return PurgeCutoffs{app::ledger_horizon(now, freshness),
+                        now - quarantine_retention_days * micros_per_day};
+}
+
 Housekeeping::Housekeeping(HousekeepingOptions options, const app::SettingsHolder& settings,
                            obs::Metrics& metrics, obs::Logger& log, const Clock& clock)
     : m_options(std::move(options)), m_settings(settings), m_metrics(metrics), m_log(log),
@@ -40,10 +46,9 @@ void Housekeeping::run() {
 void Housekeeping::purge_once() {
     try {
         storage::PgMaintenance maintenance(m_options.database_url);
-        const EpochMicros now = m_clock.now();
-        const auto purged =
-            maintenance.purge(app::ledger_horizon(now, m_settings.get()->freshness),
-                              now - m_options.quarantine_retention_days * micros_per_day);
+        const auto cutoffs = purge_cutoffs(m_clock.now(), m_settings.get()->freshness,
+                                           m_options.quarantine_retention_days);
+        const auto purged = maintenance.purge(cutoffs.tokens_before, cutoffs.quarantine_before);
         if (!purged) {
             m_log.write("warn", {{"msg", "housekeeping: purge failed; will try again"},
                                  {"error", purged.error().message}});

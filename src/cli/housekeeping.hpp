@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -20,6 +21,16 @@ struct HousekeepingOptions {
     std::chrono::seconds first_run{30};
     int quarantine_retention_days = 30;
 };
+
+/// What a purge run now removes: ledger tokens signed before `tokens_before`
+/// (never, when the freshness check is off) and quarantine rows last seen
+/// before `quarantine_before`. The thread and `leadhook purge` share it.
+struct PurgeCutoffs {
+    std::optional<EpochMicros> tokens_before;
+    EpochMicros quarantine_before;
+};
+PurgeCutoffs purge_cutoffs(EpochMicros now, const app::FreshnessPolicy& freshness,
+                           int quarantine_retention_days);
 
 class Housekeeping {
   public:

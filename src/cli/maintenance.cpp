@@ -1,5 +1,6 @@
 #include "app/reverify.hpp"
 #include "cli/commands.hpp"
+#include "cli/housekeeping.hpp"
 #include "config/config.hpp"
 #include "storage/pg_event_store.hpp"
 #include "storage/pg_maintenance.hpp"
@@ -8,8 +9,6 @@
 
 namespace leadhook::cli {
 namespace {
-
-constexpr EpochMicros micros_per_day = 86'400'000'000LL;
 
 std::optional<config::Config> load(const std::optional<std::string>& config_path) {
     auto config = config::load_config(config_path, config::process_env());
@@ -51,12 +50,10 @@ int purge(const std::optional<std::string>& config_path) {
     if (!config) {
         return 2;
     }
-    const app::Settings settings = app::settings_from(*config);
-    const EpochMicros now = SystemClock().now();
-    const auto tokens_before = app::ledger_horizon(now, settings.freshness);
+    const auto cutoffs = purge_cutoffs(SystemClock().now(), app::settings_from(*config).freshness,
+                                       config->quarantine_retention_days);
     storage::PgMaintenance maintenance(config->database_url);
-    auto purged =
-        maintenance.purge(tokens_before, now - config->quarantine_retention_days * micros_per_day);
+    auto purged = maintenance.purge(cutoffs.tokens_before, cutoffs.quarantine_before);
     if (!purged) {
         std::fprintf(stderr, "leadhook purge: %s\n", purged.error().message.c_str());
         return 1;
@@ -64,11 +61,10 @@ int purge(const std::optional<std::string>& config_path) {
     std::printf("purge: %lld ledger tokens signed before %s, %lld quarantined requests last "
                 "seen before %s\n",
                 purged->tokens,
-                tokens_before ? format_utc(*tokens_before).c_str()
-                              : "(never: "
-                                "max_age_seconds = 0 keeps every token)",
-                purged->quarantined,
-                format_utc(now - config->quarantine_retention_days * micros_per_day).c_str());
+                cutoffs.tokens_before ? format_utc(*cutoffs.tokens_before).c_str()
+                                      : "(never: "
+                                        "max_age_seconds = 0 keeps every token)",
+                purged->quarantined, format_utc(cutoffs.quarantine_before).c_str());
     return 0;
 }
 
