@@ -61,8 +61,10 @@ int main(int argc, char** argv) {
         "reverify", "Re-check quarantined requests against the current keys and import those "
                     "that now verify");
     auto* purge = cli.add_subcommand(
-        "purge", "Delete ledger tokens past the freshness window and old quarantined requests "
-                 "now (serve does it every 10 minutes)");
+        "purge", "Remove what is past retention now: ledger tokens, quarantined requests, "
+                 "event payloads, event-log months (serve does it every 10 minutes)");
+    bool dry_run = false;
+    purge->add_flag("-n,--dry-run", dry_run, "Count and list what would go; change nothing");
     auto* migrate = cli.add_subcommand(
         "migrate", "Apply the schema migrations built into this binary, under an advisory lock; "
                    "exit 1 on a database error, 2 on a configuration error");
@@ -86,7 +88,7 @@ int main(int argc, char** argv) {
         return leadhook::cli::reverify(config_path);
     }
     if (purge->parsed()) {
-        return leadhook::cli::purge(config_path);
+        return leadhook::cli::purge(config_path, dry_run);
     }
     if (migrate->parsed()) {
         return leadhook::cli::migrate(config_path);

@@ -12,6 +12,9 @@ Settings settings_from(const config::Config& config) {
         .limits = config.limits(),
         .quarantine_cap = {.max_requests = config.quarantine_max_per_hour,
                            .max_bytes = config.quarantine_max_bytes_per_hour},
+        .retention = {.quarantine_days = config.quarantine_retention_days,
+                      .payload_days = config.payload_retention_days,
+                      .event_months = config.event_retention_months},
     };
 }
 

@@ -4,6 +4,7 @@
 // keeps the snapshot it started with, so a reload never changes the rules
 // halfway through one.
 #include "app/freshness.hpp"
+#include "app/retention.hpp"
 #include "body/fields.hpp"
 #include "mailgun/key_ring.hpp"
 #include "storage/event_store.hpp"
@@ -24,6 +25,7 @@ struct Settings {
     FreshnessPolicy freshness;
     body::Limits limits;
     storage::QuarantineCap quarantine_cap;
+    Retention retention; ///< for the housekeeping purge
 };
 
 Settings settings_from(const config::Config& config);

@@ -15,7 +15,9 @@ int check_config(const std::optional<std::string>& config_path);
 /// Re-checks the quarantine against the current keys and imports what now verifies.
 int reverify(const std::optional<std::string>& config_path);
 
-/// Runs the housekeeping purge once, now, and says what it removed.
-int purge(const std::optional<std::string>& config_path);
+/// Runs the housekeeping purge once, now, and says what it removed (with
+/// dry_run: what it would remove). Exit 0, 1 on a database error, 2 on a
+/// configuration error; 0 too when another purge was running (it does the work).
+int purge(const std::optional<std::string>& config_path, bool dry_run);
 
 } // namespace leadhook::cli

@@ -3,18 +3,6 @@
 #include "storage/pg_maintenance.hpp"
 
 namespace leadhook::cli {
-namespace {
-
-constexpr EpochMicros micros_per_day = 86'400'000'000LL;
-
-} // namespace
-
-PurgeCutoffs purge_cutoffs(EpochMicros now, const app::FreshnessPolicy& freshness,
-                           int quarantine_retention_days) {
-    return PurgeCutoffs{app::ledger_horizon(now, freshness),
-                        now - quarantine_retention_days * micros_per_day};
-}
-
 Housekeeping::Housekeeping(HousekeepingOptions options, const app::SettingsHolder& settings,
                            obs::Metrics& metrics, obs::Logger& log, const Clock& clock)
     : m_options(std::move(options)), m_settings(settings), m_metrics(metrics), m_log(log),
@@ -46,19 +34,24 @@ void Housekeeping::run() {
 void Housekeeping::purge_once() {
     try {
         storage::PgMaintenance maintenance(m_options.database_url);
-        const auto cutoffs = purge_cutoffs(m_clock.now(), m_settings.get()->freshness,
-                                           m_options.quarantine_retention_days);
-        const auto purged = maintenance.purge(cutoffs.tokens_before, cutoffs.quarantine_before);
+        const auto settings = m_settings.get();
+        const auto plan = app::purge_plan(m_clock.now(), settings->freshness, settings->retention);
+        const auto purged = maintenance.purge(plan);
         if (!purged) {
             m_log.write("warn", {{"msg", "housekeeping: purge failed; will try again"},
-                                 {"error", purged.error().message}});
+                                 {"error", purged.error().message},
+                                 {"sqlstate", purged.error().sqlstate}});
             return;
         }
         m_metrics.count_purged(purged->tokens, purged->quarantined);
-        if (purged->tokens > 0 || purged->quarantined > 0) {
+        const auto partitions = purged->payload_partitions.size() + purged->event_partitions.size();
+        if (purged->tokens > 0 || purged->quarantined > 0 || purged->payload_rows > 0 ||
+            partitions > 0) {
             m_log.write("info", {{"msg", "housekeeping: purged"},
                                  {"tokens", std::to_string(purged->tokens)},
-                                 {"quarantined", std::to_string(purged->quarantined)}});
+                                 {"quarantined", std::to_string(purged->quarantined)},
+                                 {"payloads", std::to_string(purged->payload_rows)},
+                                 {"partitions_dropped", std::to_string(partitions)}});
         }
     } catch (const std::exception& e) {
         m_log.write("error", {{"msg", "housekeeping failed"}, {"error", e.what()}});

@@ -1,7 +1,9 @@
 #pragma once
-// A background thread that purges what has outlived its use: ledger rows
-// outside the freshness window and old quarantine rows. On its own database
-// connection, so it never holds up a request worker.
+// A background thread that runs the purge (see `leadhook purge`) every ten
+// minutes with the current settings: ledger rows outside the freshness
+// window, old quarantine rows and payloads, event-log months past retention,
+// and next month's partitions. On its own database connection, so it never
+// holds up a request worker.
 #include "app/settings.hpp"
 #include "obs/log.hpp"
 #include "obs/metrics.hpp"
@@ -19,18 +21,7 @@ struct HousekeepingOptions {
     std::string database_url;
     std::chrono::seconds interval{600};
     std::chrono::seconds first_run{30};
-    int quarantine_retention_days = 30;
 };
-
-/// What a purge run now removes: ledger tokens signed before `tokens_before`
-/// (never, when the freshness check is off) and quarantine rows last seen
-/// before `quarantine_before`. The thread and `leadhook purge` share it.
-struct PurgeCutoffs {
-    std::optional<EpochMicros> tokens_before;
-    EpochMicros quarantine_before;
-};
-PurgeCutoffs purge_cutoffs(EpochMicros now, const app::FreshnessPolicy& freshness,
-                           int quarantine_retention_days);
 
 class Housekeeping {
   public:

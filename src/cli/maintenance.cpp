@@ -1,6 +1,6 @@
+#include "app/retention.hpp"
 #include "app/reverify.hpp"
 #include "cli/commands.hpp"
-#include "cli/housekeeping.hpp"
 #include "config/config.hpp"
 #include "storage/pg_event_store.hpp"
 #include "storage/pg_maintenance.hpp"
@@ -20,6 +20,38 @@ std::optional<config::Config> load(const std::optional<std::string>& config_path
         std::fprintf(stderr, "leadhook: warning: %s\n", warning.c_str());
     }
     return std::move(config).value();
+}
+
+void print_partitions(const char* what, const std::vector<storage::DroppedPartition>& dropped) {
+    for (const auto& p : dropped) {
+        const std::string rows = p.estimated_rows < 0
+                                     ? "never analysed"
+                                     : "about " + std::to_string(p.estimated_rows) + " rows";
+        std::printf("purge:   %s partition %s (%s)\n", what, p.name.c_str(), rows.c_str());
+    }
+}
+
+/// One line per kind of data, then one per whole month partition.
+void print_purged(const storage::Purged& purged, const app::PurgePlan& plan, const char* verb) {
+    if (plan.tokens_before) {
+        std::printf("purge: %s %lld ledger tokens signed before %s\n", verb, purged.tokens,
+                    format_utc(*plan.tokens_before).c_str());
+    } else {
+        std::printf("purge: kept every ledger token (max_age_seconds = 0)\n");
+    }
+    std::printf("purge: %s %lld quarantined requests last seen before %s\n", verb,
+                purged.quarantined, format_utc(plan.quarantine_before).c_str());
+    std::printf("purge: %s event payloads received before %s: %zu whole months, %lld rows\n", verb,
+                format_utc(plan.payloads_before).c_str(), purged.payload_partitions.size(),
+                purged.payload_rows);
+    print_partitions("payload", purged.payload_partitions);
+    if (plan.events_before) {
+        std::printf("purge: %s event-log months wholly before %s: %zu\n", verb,
+                    format_utc(*plan.events_before).c_str(), purged.event_partitions.size());
+        print_partitions("event-log", purged.event_partitions);
+    } else {
+        std::printf("purge: kept the whole event log (event_retention_months = 0)\n");
+    }
 }
 
 } // namespace
@@ -45,26 +77,25 @@ int reverify(const std::optional<std::string>& config_path) {
     return 0;
 }
 
-int purge(const std::optional<std::string>& config_path) {
+int purge(const std::optional<std::string>& config_path, bool dry_run) {
     auto config = load(config_path);
     if (!config) {
         return 2;
     }
-    const auto cutoffs = purge_cutoffs(SystemClock().now(), app::settings_from(*config).freshness,
-                                       config->quarantine_retention_days);
+    const auto settings = app::settings_from(*config);
+    const auto plan = app::purge_plan(SystemClock().now(), settings.freshness, settings.retention);
     storage::PgMaintenance maintenance(config->database_url);
-    auto purged = maintenance.purge(cutoffs.tokens_before, cutoffs.quarantine_before);
+    auto purged = maintenance.purge(plan, dry_run);
     if (!purged) {
         std::fprintf(stderr, "leadhook purge: %s\n", purged.error().message.c_str());
         return 1;
     }
-    std::printf("purge: %lld ledger tokens signed before %s, %lld quarantined requests last "
-                "seen before %s\n",
-                purged->tokens,
-                cutoffs.tokens_before ? format_utc(*cutoffs.tokens_before).c_str()
-                                      : "(never: "
-                                        "max_age_seconds = 0 keeps every token)",
-                purged->quarantined, format_utc(cutoffs.quarantine_before).c_str());
+    if (purged->skipped) {
+        std::printf("purge: skipped: another purge (leadhook serve's housekeeping, or a timer) "
+                    "is running\n");
+        return 0;
+    }
+    print_purged(*purged, plan, dry_run ? "would remove" : "removed");
     return 0;
 }
 

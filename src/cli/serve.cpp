@@ -200,9 +200,8 @@ int serve(const std::optional<std::string>& config_path) {
     Notifier notify(log);
     app::SettingsHolder settings(app::settings_from(*config));
     obs::Metrics metrics;
-    Housekeeping housekeeping({.database_url = config->database_url,
-                               .quarantine_retention_days = config->quarantine_retention_days},
-                              settings, metrics, log, clock);
+    Housekeeping housekeeping({.database_url = config->database_url}, settings, metrics, log,
+                              clock);
     const std::string status =
         "serving on " + server->description() + ", " + std::to_string(config->threads) + " workers";
     Running running{config_path, *config, settings, metrics, log, clock, notify, *server, status};

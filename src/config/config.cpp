@@ -186,6 +186,13 @@ std::optional<ConfigError> validate(const Config& c) {
             return ConfigError{*problem};
         }
     }
+    // A payload without its event row would be an orphan nobody can read.
+    if (c.event_retention_months != 0 && c.payload_retention_days > 28 * c.event_retention_months) {
+        return ConfigError{"payload_retention_days (" + std::to_string(c.payload_retention_days) +
+                           ") must not outlast event_retention_months (" +
+                           std::to_string(c.event_retention_months) +
+                           "): raise event_retention_months or set it to 0 (keep events)"};
+    }
     if (c.socket_mode > 0777) {
         return ConfigError{"socket_mode must be a permission mode such as 0660"};
     }

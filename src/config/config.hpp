@@ -32,6 +32,8 @@ struct Config {
     long long quarantine_max_per_hour = 1000;   ///< refused requests kept per hour; 0: none
     long long quarantine_max_bytes_per_hour = 64LL << 20;
     int quarantine_retention_days = 30; ///< quarantined requests are purged after this
+    int payload_retention_days = 30;    ///< raw event payloads are purged after this
+    int event_retention_months = 0;     ///< event log months dropped after this; 0: kept
     int drain_timeout_seconds = 30;     ///< SIGTERM: longest wait for requests in flight
 
     std::size_t max_fields = 1000;   ///< form fields, and multipart parts

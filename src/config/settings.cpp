@@ -41,6 +41,13 @@ constexpr std::array table{
         "quarantine_max_bytes_per_hour", "LEADHOOK_QUARANTINE_MAX_BYTES_PER_HOUR", 0, 1LL << 40),
     setting<&Config::quarantine_retention_days>("quarantine_retention_days",
                                                 "LEADHOOK_QUARANTINE_RETENTION_DAYS", 1, 3650),
+    setting<&Config::payload_retention_days>("payload_retention_days",
+                                             "LEADHOOK_PAYLOAD_RETENTION_DAYS", 1, 3650),
+    // 0 keeps the event log for ever: it is the record once Mailgun's own
+    // event log (1 to 30 days) has forgotten.
+    setting<&Config::event_retention_months>("event_retention_months",
+                                             "LEADHOOK_EVENT_RETENTION_MONTHS", 1, 1200,
+                                             /*zero_means_off=*/true),
     // systemd's TimeoutStopSec must stay above it, or SIGKILL ends the drain.
     setting<&Config::drain_timeout_seconds>("drain_timeout_seconds",
                                             "LEADHOOK_DRAIN_TIMEOUT_SECONDS", 1, 600),

@@ -4,6 +4,7 @@
 #include "storage/pg_rows.hpp"
 
 #include <array>
+#include <chrono>
 #include <string>
 
 namespace leadhook::storage {
@@ -21,23 +22,32 @@ constexpr const char* claim_token =
 constexpr const char* ledger_entry =
     "SELECT body_sha256 = $2::bytea, lead_id FROM webhook_tokens WHERE token = $1";
 
-// The event row, unless this Mailgun event (id, timestamp) is already stored;
-// the token's ledger row learns which event and lead it produced.
+// The event row, unless this Mailgun event (id, timestamp) is already stored,
+// and its payload in the table with the shorter retention; the token's ledger
+// row learns which event and lead it produced.
 constexpr const char* insert_event =
     "WITH event AS (INSERT INTO lead_email_events (lead_id, event_type, mailgun_event,"
     " severity, reason, recipient, message_id, mailgun_event_id, event_time, received_at,"
     " domain, ip, country, region, city, device_type, client_type, client_name, client_os,"
     " user_agent, bot, url, code, error, description, tags, user_variables, token, signature,"
-    " body_format, route, payload, signing_key_label) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+    " body_format, route, signing_key_label) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
     " timestamptz 'epoch' + $9::bigint * interval '1 microsecond',"
     " timestamptz 'epoch' + $10::bigint * interval '1 microsecond',"
     " $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25,"
-    " ARRAY(SELECT jsonb_array_elements_text($26::jsonb)), $27::jsonb, $28, $29, $30, $31,"
-    " $32::jsonb, $33)"
+    " ARRAY(SELECT jsonb_array_elements_text($26::jsonb)), $27::jsonb, $28, $29, $30, $31, $33)"
     " ON CONFLICT (mailgun_event_id, event_time) WHERE mailgun_event_id IS NOT NULL DO NOTHING"
-    " RETURNING id, lead_id)"
+    " RETURNING id, lead_id, event_time, received_at),"
+    " payload AS (INSERT INTO lead_email_event_payloads (event_id, event_time, received_at,"
+    " payload) SELECT id, event_time, received_at, $32::jsonb FROM event)"
     " UPDATE webhook_tokens t SET event_id = event.id, lead_id = event.lead_id FROM event"
     " WHERE t.token = $28 RETURNING event.id";
+
+// The month partitions the event and its payload go to (sql/005).
+constexpr const char* ensure_partitions =
+    "SELECT leadhook_ensure_month_partition('lead_email_events',"
+    " timestamptz 'epoch' + $1::bigint * interval '1 microsecond'),"
+    " leadhook_ensure_month_partition('lead_email_event_payloads',"
+    " timestamptz 'epoch' + $2::bigint * interval '1 microsecond')";
 
 // A second delivery of a stored Mailgun event: the new token points at the
 // original, so a retry of this request is answered the same way.
@@ -47,6 +57,16 @@ constexpr const char* link_to_original =
     " UPDATE webhook_tokens t SET event_id = original.id, lead_id = original.lead_id"
     " FROM original WHERE t.token = $1 RETURNING original.lead_id";
 // clang-format on
+
+/// "no partition of relation found for row": its month does not exist.
+constexpr std::string_view no_partition = "23514";
+
+/// Months since 1970-01 (UTC) of a time: which month partition it goes to.
+int month_index(EpochMicros t) {
+    using namespace std::chrono;
+    const year_month_day day{floor<days>(sys_time<microseconds>(microseconds(t)))};
+    return (static_cast<int>(day.year()) - 1970) * 12 + static_cast<int>(unsigned(day.month())) - 1;
+}
 
 std::optional<std::int64_t> lead_id_at(const PgResult& r, int row, int col) {
     if (r.rows() <= row || r.is_null(row, col)) {
@@ -65,6 +85,15 @@ Expected<Recorded, StoreError> PgEventStore::record(const EventRecord& record) {
         }
         m_commit_sent = false;
         auto result = record_once(record);
+        if (!result && result.error().sqlstate == no_partition && attempt == 0) {
+            // `leadhook purge` dropped a month this worker had seen: make it
+            // again (the event is older than the event retention, and will
+            // be purged with its month once more). 23514 is also a CHECK
+            // violation; that fails the same way again and is returned.
+            m_event_months.clear();
+            m_payload_months.clear();
+            continue;
+        }
         if (result || result.error().kind != StoreFailure::unavailable) {
             return result;
         }
@@ -78,6 +107,24 @@ Expected<Recorded, StoreError> PgEventStore::record(const EventRecord& record) {
         }
         m_conn.drop();
     }
+}
+
+/// Outside any transaction: creating a partition locks the whole table, which
+/// must not be held until this event commits. Once per month per worker.
+std::optional<StoreError> PgEventStore::ensure_partitions_for(const EventRecord& record) {
+    const int event_month = month_index(record.event_time);
+    const int arrival_month = month_index(record.received_at);
+    if (m_event_months.contains(event_month) && m_payload_months.contains(arrival_month)) {
+        return std::nullopt;
+    }
+    auto ensured = m_conn.exec(ensure_partitions,
+                               std::array{number(record.event_time), number(record.received_at)});
+    if (!ensured) {
+        return ensured.error();
+    }
+    m_event_months.insert(event_month);
+    m_payload_months.insert(arrival_month);
+    return std::nullopt;
 }
 
 Expected<Recorded, StoreError> PgEventStore::rollback_with(Expected<Recorded, StoreError> result) {
@@ -96,6 +143,9 @@ Expected<Recorded, StoreError> PgEventStore::commit_with(Recorded recorded) {
 }
 
 Expected<Recorded, StoreError> PgEventStore::record_once(const EventRecord& record) {
+    if (auto error = ensure_partitions_for(record)) {
+        return unexpected(*error);
+    }
     if (auto begun = m_conn.exec("BEGIN"); !begun) {
         return unexpected(begun.error());
     }

@@ -5,6 +5,7 @@
 #include "storage/event_store.hpp"
 #include "storage/pg.hpp"
 
+#include <set>
 #include <string>
 
 namespace leadhook::storage {
@@ -28,6 +29,7 @@ class PgEventStore final : public EventStore {
     std::uint64_t reconnects() const override { return m_conn.reconnects(); }
 
   private:
+    std::optional<StoreError> ensure_partitions_for(const EventRecord& record);
     Expected<Recorded, StoreError> record_once(const EventRecord& record);
     Expected<Recorded, StoreError> seen_token(const EventRecord& record);
     Expected<Recorded, StoreError> link_duplicate_event(const EventRecord& record);
@@ -43,6 +45,9 @@ class PgEventStore final : public EventStore {
     PgConnection m_conn;
     bool m_commit_sent = false; ///< whether the last attempt got as far as COMMIT
     std::optional<QuarantineFull> m_quarantine_full;
+    /// Months (since 1970-01) known to have an event / payload partition.
+    std::set<int> m_event_months;
+    std::set<int> m_payload_months;
 };
 
 } // namespace leadhook::storage

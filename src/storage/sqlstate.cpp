@@ -6,7 +6,7 @@ namespace leadhook::storage {
 namespace {
 
 // Prefixes of SQLSTATEs that say "not now" rather than "never":
-constexpr std::array<std::string_view, 9> transient{
+constexpr std::array<std::string_view, 10> transient{
     "08",    // connection exception
     "53",    // insufficient resources: too many connections, disk full, out of memory
     "57P01", // admin_shutdown
@@ -16,6 +16,7 @@ constexpr std::array<std::string_view, 9> transient{
     "40001", // serialization_failure
     "40P01", // deadlock_detected
     "25006", // read_only_sql_transaction: a failover left us on a standby
+    "55P03", // lock_not_available: lock_timeout, e.g. behind a purge's DDL
 };
 
 } // namespace

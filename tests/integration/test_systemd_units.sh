@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Checks the systemd units in deploy/systemd/: `systemd-analyze verify`
-# accepts leadhook.socket and leadhook.service, and `systemd-analyze security
-# --offline=yes` rates the service's exposure at 2.0 or lower. Also that the
-# drain timeout and TimeoutStopSec agree, and the socket is the one nginx uses.
+# accepts leadhook.socket, leadhook.service and the purge timer and service,
+# and `systemd-analyze security --offline=yes` rates each service's exposure
+# at 2.0 or lower. Also that the drain timeout and TimeoutStopSec agree, and
+# the socket is the one nginx uses.
 # verify needs ExecStart's binary to exist, so a temporary copy of the units
 # points at LEADHOOK_BIN (the built binary) instead of /usr/local/bin/leadhook.
 # Usage: LEADHOOK_BIN=build/src/leadhook bash tests/integration/test_systemd_units.sh
 set -euo pipefail
 
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
-  sed -n '2,8p' "$0"
+  sed -n '2,9p' "$0"
   exit 0
 fi
 
@@ -35,35 +36,44 @@ ok() { echo "ok   $*"; }
 # /usr/local, install(TARGETS leadhook RUNTIME DESTINATION bin)).
 grep -q "^ExecStart=$INSTALLED_BIN serve " "$UNITS/leadhook.service" ||
   fail "leadhook.service: ExecStart does not run $INSTALLED_BIN serve"
+grep -q "^ExecStart=$INSTALLED_BIN purge " "$UNITS/leadhook-purge.service" ||
+  fail "leadhook-purge.service: ExecStart does not run $INSTALLED_BIN purge"
 
-cp "$UNITS/leadhook.socket" "$TMP/"
-sed "s|$INSTALLED_BIN|$BIN|g" "$UNITS/leadhook.service" >"$TMP/leadhook.service"
+UNIT_FILES=(leadhook.socket leadhook.service leadhook-purge.service leadhook-purge.timer)
+for unit in "${UNIT_FILES[@]}"; do
+  sed "s|$INSTALLED_BIN|$BIN|g" "$UNITS/$unit" >"$TMP/$unit"
+done
 
 # verify prints problems on stderr but exits 0 for some of them (unknown
 # keys, bad specifiers); any output at all is a failure.
-if systemd-analyze verify "$TMP/leadhook.socket" "$TMP/leadhook.service" >"$TMP/verify.log" 2>&1 &&
+if (cd "$TMP" && systemd-analyze verify "${UNIT_FILES[@]}") >"$TMP/verify.log" 2>&1 &&
   [[ ! -s "$TMP/verify.log" ]]; then
-  ok "systemd-analyze verify accepts leadhook.socket and leadhook.service"
+  ok "systemd-analyze verify accepts ${UNIT_FILES[*]}"
 else
   fail "systemd-analyze verify:"
   cat "$TMP/verify.log" >&2
 fi
 
-if systemd-analyze security --offline=yes --no-pager "$TMP/leadhook.service" >"$TMP/security.log" 2>&1; then
-  score="$(sed -n 's/.*Overall exposure level for leadhook\.service: \([0-9][0-9]*\.[0-9]\).*/\1/p' "$TMP/security.log")"
-  if [[ -z "$score" ]]; then
-    fail "no exposure score in systemd-analyze security's output:"
-    tail -5 "$TMP/security.log" >&2
-  elif awk -v s="$score" -v max="$MAX_EXPOSURE" 'BEGIN { exit !(s <= max) }'; then
-    ok "systemd-analyze security: exposure $score (at most $MAX_EXPOSURE)"
-  else
-    fail "systemd-analyze security: exposure $score, above $MAX_EXPOSURE:"
-    grep '✗' "$TMP/security.log" >&2 || cat "$TMP/security.log" >&2
+check_security() {
+  local service="$1" log="$TMP/security-$1.log" score
+  if ! systemd-analyze security --offline=yes --no-pager "$TMP/$service" >"$log" 2>&1; then
+    fail "systemd-analyze security --offline=yes $service failed:"
+    cat "$log" >&2
+    return
   fi
-else
-  fail "systemd-analyze security --offline=yes failed:"
-  cat "$TMP/security.log" >&2
-fi
+  score="$(sed -n "s/.*Overall exposure level for ${service//./\\.}: \([0-9][0-9]*\.[0-9]\).*/\1/p" "$log")"
+  if [[ -z "$score" ]]; then
+    fail "no exposure score for $service in systemd-analyze security's output:"
+    tail -5 "$log" >&2
+  elif awk -v s="$score" -v max="$MAX_EXPOSURE" 'BEGIN { exit !(s <= max) }'; then
+    ok "systemd-analyze security: $service exposure $score (at most $MAX_EXPOSURE)"
+  else
+    fail "systemd-analyze security: $service exposure $score, above $MAX_EXPOSURE:"
+    grep '✗' "$log" >&2 || cat "$log" >&2
+  fi
+}
+check_security leadhook.service
+check_security leadhook-purge.service
 
 # TimeoutStopSec must leave leadhook time to drain (drain_timeout_seconds,
 # default 30) and to report an abandoned drain itself before SIGKILL.

@@ -30,6 +30,8 @@ BOOST_AUTO_TEST_CASE(ranges_are_checked_wherever_a_setting_comes_from) {
         {"quarantine_max_per_hour", "LEADHOOK_QUARANTINE_MAX_PER_HOUR", 0, 1000000},
         {"quarantine_max_bytes_per_hour", "LEADHOOK_QUARANTINE_MAX_BYTES_PER_HOUR", 0, 1LL << 40},
         {"quarantine_retention_days", "LEADHOOK_QUARANTINE_RETENTION_DAYS", 1, 3650},
+        {"payload_retention_days", "LEADHOOK_PAYLOAD_RETENTION_DAYS", 1, 3650},
+        {"event_retention_months", "LEADHOOK_EVENT_RETENTION_MONTHS", 1, 1200, true},
         {"drain_timeout_seconds", "LEADHOOK_DRAIN_TIMEOUT_SECONDS", 1, 600},
         {"max_fields", "LEADHOOK_MAX_FIELDS", 100, 1000000},
         {"max_parts", "LEADHOOK_MAX_PARTS", 10, 100000},
@@ -45,6 +47,9 @@ BOOST_AUTO_TEST_CASE(ranges_are_checked_wherever_a_setting_comes_from) {
                 BOOST_TEST(env_error({{r.env, std::to_string(ok)}}) == "<applied>");
             }
             for (long long bad : {r.min - 1, r.max + 1}) {
+                if (bad == 0 && r.zero_means_off) {
+                    continue; // off, which is valid
+                }
                 const std::string got = " (got " + std::to_string(bad) + ")";
                 BOOST_TEST(toml_error("\n" + r.name + " = " + std::to_string(bad)) ==
                            "test.toml:2: " + rule + got);
@@ -76,6 +81,22 @@ BOOST_AUTO_TEST_CASE(drain_timeout_defaults_to_30_seconds_and_is_read_from_file_
                           std::pair<std::string, std::string>{"drain_timeout_seconds", "30"}) == 1);
     BOOST_TEST(toml_error("drain_timeout_seconds = \"30s\"") ==
                "test.toml:1: unknown key or wrong type: drain_timeout_seconds");
+}
+
+BOOST_AUTO_TEST_CASE(retention_keeps_payloads_30_days_and_events_for_ever_by_default) {
+    BOOST_TEST(Config{}.payload_retention_days == 30);
+    BOOST_TEST(Config{}.event_retention_months == 0);
+    BOOST_TEST(parse_ok("event_retention_months = 0").event_retention_months == 0);
+    Config c = with_key();
+    c.event_retention_months = 1;
+    c.payload_retention_days = 28;
+    BOOST_TEST(validate_text(c) == "<valid>");
+    c.payload_retention_days = 29; // payloads would outlive their events
+    BOOST_TEST(validate_text(c) ==
+               "payload_retention_days (29) must not outlast event_retention_months (1): raise "
+               "event_retention_months or set it to 0 (keep events)");
+    c.event_retention_months = 0;
+    BOOST_TEST(validate_text(c) == "<valid>");
 }
 
 BOOST_AUTO_TEST_CASE(limits_come_from_the_settings) {
