@@ -15,6 +15,9 @@ Settings settings_from(const config::Config& config) {
         .retention = {.quarantine_days = config.quarantine_retention_days,
                       .payload_days = config.payload_retention_days,
                       .event_months = config.event_retention_months},
+        .capture = {.dir = config.capture_dir,
+                    .limits = {.max_files = config.capture_max_files,
+                               .max_bytes = config.capture_max_bytes}},
     };
 }
 

@@ -6,6 +6,7 @@
 #include "app/freshness.hpp"
 #include "app/retention.hpp"
 #include "body/fields.hpp"
+#include "capture/capture_format.hpp"
 #include "mailgun/key_ring.hpp"
 #include "storage/event_store.hpp"
 
@@ -26,6 +27,7 @@ struct Settings {
     body::Limits limits;
     storage::QuarantineCap quarantine_cap;
     Retention retention; ///< for the housekeeping purge
+    capture::CaptureSettings capture;
 };
 
 Settings settings_from(const config::Config& config);

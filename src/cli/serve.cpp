@@ -1,4 +1,5 @@
 #include "app/app.hpp"
+#include "capture/capture.hpp"
 #include "cli/commands.hpp"
 #include "cli/housekeeping.hpp"
 #include "cli/systemd.hpp"
@@ -9,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -125,25 +127,33 @@ void handle_signals(const sigset_t& signals, Running& run) {
     }
 }
 
-fcgi::ServerOptions server_options(const config::Config& config) {
+fcgi::ServerOptions server_options(const config::Config& config, obs::Metrics& metrics) {
     return {.listen = config.listen,
             .socket_mode = config.socket_mode,
             .threads = config.threads,
             .max_body_bytes = config.max_body_bytes,
-            .drain_timeout = std::chrono::seconds(config.drain_timeout_seconds)};
+            .drain_timeout = std::chrono::seconds(config.drain_timeout_seconds),
+            .connections = {
+                .accepted = [&metrics] { metrics.count_connection_accepted(); },
+                .idle_now = [&metrics](std::size_t n) { metrics.set_idle_connections(n); }}};
 }
 
-/// Each worker gets its own database connection and App.
+/// Each worker gets its own database connection and App; capture mode, when
+/// on, writes each request down before the App sees it.
 fcgi::HandlerFactory handler_factory(const config::Config& config, app::SettingsHolder& settings,
-                                     obs::Metrics& metrics, obs::Logger& log) {
-    return [&config, &settings, &metrics, &log]() -> fcgi::Handler {
+                                     obs::Metrics& metrics, obs::Logger& log,
+                                     capture::Capture& capture) {
+    return [&config, &settings, &metrics, &log, &capture]() -> fcgi::Handler {
         auto store = std::make_shared<storage::PgEventStore>(config.database_url);
         if (auto error = store->connect()) {
             log.write("warn", {{"msg", "database not reachable yet; will retry per request"},
                                {"error", error->message}});
         }
         auto app = std::make_shared<app::App>(settings, *store, log, metrics);
-        return [store, app](const http::Request& request) { return app->handle(request); };
+        return [store, app, &capture](const http::Request& request) {
+            capture.record(request);
+            return app->handle(request);
+        };
     };
 }
 
@@ -191,7 +201,8 @@ int serve(const std::optional<std::string>& config_path) {
         return 2;
     }
     log_warnings(log, *config, clock.now());
-    auto server = fcgi::FcgiServer::open(server_options(*config), log, clock);
+    obs::Metrics metrics; // before the server, which reports its connections to it
+    auto server = fcgi::FcgiServer::open(server_options(*config, metrics), log, clock);
     if (!server) {
         std::fprintf(stderr, "leadhook: %s\n", server.error().c_str());
         return 1;
@@ -199,7 +210,6 @@ int serve(const std::optional<std::string>& config_path) {
     log.write("info", {{"msg", "leadhook serving"}, {"config", config::describe(*config)}});
     Notifier notify(log);
     app::SettingsHolder settings(app::settings_from(*config));
-    obs::Metrics metrics;
     Housekeeping housekeeping({.database_url = config->database_url}, settings, metrics, log,
                               clock);
     const std::string status =
@@ -207,7 +217,8 @@ int serve(const std::optional<std::string>& config_path) {
     Running running{config_path, *config, settings, metrics, log, clock, notify, *server, status};
     std::thread signal_thread([&] { handle_signals(signals, running); });
     std::optional<Watchdog> watchdog; // from READY on: start-up has TimeoutStartSec=
-    const auto make_handler = handler_factory(*config, settings, metrics, log);
+    capture::Capture capture(settings, log);
+    const auto make_handler = handler_factory(*config, settings, metrics, log, capture);
     const auto result = server->serve(make_handler, [&] {
         notify.ready(status);
         watchdog.emplace(log, [&](std::chrono::microseconds interval) {

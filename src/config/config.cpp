@@ -58,6 +58,8 @@ std::optional<ConfigError> set_from_toml(Config& c, std::string_view key, const 
         c.database_url = *value.value<std::string>();
     } else if (key == "signing_key_file" && value.is_string()) {
         c.signing_key_file = *value.value<std::string>();
+    } else if (key == "capture_dir" && value.is_string()) {
+        c.capture_dir = *value.value<std::string>();
     } else if (key == "signing_keys" && value.is_array()) {
         return set_keys(c, *value.as_array(), source);
     } else {
@@ -88,6 +90,9 @@ std::optional<ConfigError> apply_string_env(Config& c, const Getenv& getenv) {
     }
     if (auto v = getenv("LEADHOOK_SIGNING_KEY_FILE")) {
         c.signing_key_file = *v;
+    }
+    if (auto v = getenv("LEADHOOK_CAPTURE_DIR")) {
+        c.capture_dir = *v;
     }
     if (auto v = getenv("LEADHOOK_SOCKET_MODE")) {
         auto mode = parse_integer(*v, 8);
@@ -193,6 +198,9 @@ std::optional<ConfigError> validate(const Config& c) {
                            std::to_string(c.event_retention_months) +
                            "): raise event_retention_months or set it to 0 (keep events)"};
     }
+    if (!c.capture_dir.empty() && !c.capture_dir.starts_with("/")) {
+        return ConfigError{"capture_dir must be an absolute path, not '" + c.capture_dir + "'"};
+    }
     if (c.socket_mode > 0777) {
         return ConfigError{"socket_mode must be a permission mode such as 0660"};
     }
@@ -226,6 +234,7 @@ std::vector<std::pair<std::string, std::string>> effective_settings(const Config
     if (!c.signing_key_file.empty()) {
         out.emplace_back("signing_key_file", c.signing_key_file);
     }
+    out.emplace_back("capture_dir", c.capture_dir.empty() ? "(off)" : c.capture_dir);
     return out;
 }
 

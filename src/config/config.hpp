@@ -36,6 +36,13 @@ struct Config {
     int event_retention_months = 0;     ///< event log months dropped after this; 0: kept
     int drain_timeout_seconds = 30;     ///< SIGTERM: longest wait for requests in flight
 
+    /// Capture mode: every webhook request kept as received, one file each
+    /// (capture/capture_format.hpp); empty: off. The oldest files go first
+    /// once there are more than capture_max_files or capture_max_bytes.
+    std::string capture_dir;
+    long long capture_max_files = 1000;
+    long long capture_max_bytes = 100LL << 20;
+
     std::size_t max_fields = 1000;   ///< form fields, and multipart parts
     std::size_t max_parts = 200;     ///< multipart parts
     std::size_t max_json_depth = 64; ///< nesting of JSON arrays and objects

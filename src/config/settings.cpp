@@ -48,6 +48,10 @@ constexpr std::array table{
     setting<&Config::event_retention_months>("event_retention_months",
                                              "LEADHOOK_EVENT_RETENTION_MONTHS", 1, 1200,
                                              /*zero_means_off=*/true),
+    setting<&Config::capture_max_files>("capture_max_files", "LEADHOOK_CAPTURE_MAX_FILES", 1,
+                                        10'000'000),
+    setting<&Config::capture_max_bytes>("capture_max_bytes", "LEADHOOK_CAPTURE_MAX_BYTES",
+                                        1LL << 20, 1LL << 40),
     // systemd's TimeoutStopSec must stay above it, or SIGKILL ends the drain.
     setting<&Config::drain_timeout_seconds>("drain_timeout_seconds",
                                             "LEADHOOK_DRAIN_TIMEOUT_SECONDS", 1, 600),

@@ -1,6 +1,7 @@
 #include "fcgi/fcgi_server.hpp"
 
 #include "fcgi/listen_socket.hpp"
+#include "http/cgi_headers.hpp"
 
 #include <fcgiapp.h>
 #include <sys/socket.h>
@@ -10,31 +11,59 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <new>
 #include <thread>
 #include <vector>
 
 namespace leadhook::fcgi {
 namespace {
 
-/// How long a blocked accept() waits before its worker looks at the stop
+/// How long a worker waits for a connection before it looks at the stop
 /// flag again and reports progress to the watchdog.
-constexpr std::chrono::milliseconds accept_timeout{1000};
+constexpr std::chrono::milliseconds idle_wait{1000};
 
-/// Owns one FCGX_Request for the life of a worker.
-class RequestSlot {
+/// One web-server connection and the FCGX_Request that reads it, which owns
+/// the descriptor: libfcgi closes it itself when a request ends without
+/// FCGI_KEEP_CONN, or when the peer sends EOF or garbage instead of one.
+class FcgiConnection final : public Connection {
   public:
-    explicit RequestSlot(int fd) : m_ok(FCGX_InitRequest(&m_req, fd, 0) == 0) {}
-    ~RequestSlot() { FCGX_Free(&m_req, /*close=*/1); }
-    RequestSlot(const RequestSlot&) = delete;
-    RequestSlot& operator=(const RequestSlot&) = delete;
+    explicit FcgiConnection(int fd) noexcept
+        : m_ok(FCGX_InitRequest(&m_req, /*sock=*/-1, /*flags=*/0) == 0) {
+        // No listening socket (-1): where libfcgi would accept() a new
+        // connection after closing a bad one, it fails instead.
+        m_req.ipcFd = fd;
+        // FCGX_Accept_r first finishes the previous request, closing the
+        // connection unless it is kept; there is none yet.
+        m_req.keepConnection = 1;
+    }
+    ~FcgiConnection() override {
+        FCGX_Free(&m_req, /*close=*/0); // streams and params only
+        if (m_req.ipcFd >= 0) {
+            // Not libfcgi's close, which lingers up to 2 s for the peer's EOF.
+            (void)::close(m_req.ipcFd); // nothing to retry (see UniqueFd)
+        }
+    }
+    FcgiConnection(const FcgiConnection&) = delete;
+    FcgiConnection& operator=(const FcgiConnection&) = delete;
 
     bool ok() const { return m_ok; }
-    FCGX_Request& get() { return m_req; }
+    int fd() const override { return m_req.ipcFd; }
+    FCGX_Request& request() { return m_req; }
 
   private:
     FCGX_Request m_req{};
     bool m_ok;
 };
+
+/// The dispatcher's ConnectionFactory: owns `fd` from here on.
+ConnectionPtr make_connection(int fd) {
+    std::unique_ptr<FcgiConnection> connection(new (std::nothrow) FcgiConnection(fd));
+    if (!connection) {
+        (void)::close(fd);
+        return nullptr;
+    }
+    return connection->ok() ? std::move(connection) : nullptr;
+}
 
 std::string param(FCGX_Request& req, const char* name) {
     const char* value = FCGX_GetParam(name, req.envp);
@@ -53,8 +82,8 @@ std::string request_path(FCGX_Request& req) {
     return path;
 }
 
-/// Reads the body unless it is over the limit, in which case it is left
-/// unread: libfcgi discards it when the request finishes.
+/// Reads the body unless it is over the limit, in which case the rest is
+/// left unread (and the connection closed after the answer).
 void read_body(FCGX_Request& req, std::size_t limit, http::Request& out) {
     const std::string declared = param(req, "CONTENT_LENGTH");
     std::size_t length = 0;
@@ -91,18 +120,26 @@ bool write_response(FCGX_Request& req, const http::Response& response) {
         return s.empty() || FCGX_PutStr(s.data(), static_cast<int>(s.size()), req.out) ==
                                 static_cast<int>(s.size());
     };
-    return put(head) && put(response.body) && FCGX_FFlush(req.out) == 0;
+    // Closing the (empty) error stream first lets closing the output send
+    // its last bytes and FCGI_END_REQUEST in one write. nginx keeps a
+    // connection only once it has read FCGI_END_REQUEST: arriving later, it
+    // races with the client, whose close makes nginx drop the connection.
+    return put(head) && put(response.body) && FCGX_FClose(req.err) == 0 &&
+           FCGX_FClose(req.out) == 0;
 }
 
 /// Reads one accepted request, hands it to `handle` and writes the answer.
-void answer(FCGX_Request& req, const Handler& handle, unsigned long long n, EpochMicros now,
+/// Returns whether the connection may carry another request: not when part
+/// of the body is left unread, which libfcgi would take for the next one.
+bool answer(FCGX_Request& req, const Handler& handle, unsigned long long n, EpochMicros now,
             std::size_t max_body_bytes, obs::Logger& log) {
     http::Request request{.method = param(req, "REQUEST_METHOD"),
                           .path = request_path(req),
                           .content_type = param(req, "CONTENT_TYPE"),
                           .remote_addr = param(req, "REMOTE_ADDR"),
                           .request_id = param(req, "REQUEST_ID"),
-                          .received_at = now};
+                          .received_at = now,
+                          .headers = http::kept_headers(req.envp)};
     if (request.request_id.empty()) {
         request.request_id = make_request_id(n);
     }
@@ -111,6 +148,7 @@ void answer(FCGX_Request& req, const Handler& handle, unsigned long long n, Epoc
         log.write("warn", {{"req", request.request_id},
                            {"msg", "client went away before the response was written"}});
     }
+    return !request.body_too_large;
 }
 
 std::string libfcgi_target(const std::string& listen) {
@@ -155,15 +193,18 @@ Expected<ListenSocket, std::string> listen_socket(const ServerOptions& options) 
 } // namespace
 
 FcgiServer::FcgiServer(ServerOptions options, UniqueFd fd, bool from_systemd,
-                       std::string description, obs::Logger& log, const Clock& clock)
+                       std::string description, std::unique_ptr<Dispatcher> dispatcher,
+                       obs::Logger& log, const Clock& clock)
     : m_options(std::move(options)), m_fd(std::move(fd)), m_from_systemd(from_systemd),
       m_description(std::move(description)), m_log(log), m_clock(clock),
+      m_dispatcher(std::move(dispatcher)),
       m_pool(std::make_unique<PoolMonitor>(m_options.threads)) {}
 
 FcgiServer::FcgiServer(FcgiServer&& other) noexcept
     : m_options(std::move(other.m_options)), m_fd(std::move(other.m_fd)),
       m_from_systemd(other.m_from_systemd), m_description(std::move(other.m_description)),
-      m_log(other.m_log), m_clock(other.m_clock), m_pool(std::move(other.m_pool)) {}
+      m_log(other.m_log), m_clock(other.m_clock), m_dispatcher(std::move(other.m_dispatcher)),
+      m_pool(std::move(other.m_pool)) {}
 
 FcgiServer::~FcgiServer() {
     if (m_fd.valid() && !m_from_systemd && m_options.listen.starts_with("unix:")) {
@@ -181,33 +222,44 @@ Expected<FcgiServer, std::string> FcgiServer::open(const ServerOptions& options,
         return unexpected(std::move(socket).error());
     }
     UniqueFd fd = std::move(socket->fd);
-    if (auto error = set_receive_timeout(fd.get(), accept_timeout)) {
+    // Connections inherit a listener's receive timeout, which would cut a
+    // slow body short. Versions before the dispatcher set one, and
+    // systemd's socket outlives the process that set it.
+    if (auto error = set_receive_timeout(fd.get(), std::chrono::milliseconds(0))) {
         return unexpected("the listening socket: " + *error);
+    }
+    auto dispatcher = Dispatcher::create(fd.get(), make_connection, options.connections, log);
+    if (!dispatcher) {
+        return unexpected(std::move(dispatcher).error());
     }
     const std::string description =
         socket->address + (socket->from_systemd ? " (from systemd)" : "");
     log.write("info", {{"msg", socket->from_systemd ? "listening on the socket systemd passed"
                                                     : "listening on our own socket"},
                        {"socket", socket->address}});
-    return FcgiServer(options, std::move(fd), socket->from_systemd, description, log, clock);
+    return FcgiServer(options, std::move(fd), socket->from_systemd, description,
+                      std::move(dispatcher).value(), log, clock);
 }
 
 void FcgiServer::stop() noexcept {
     m_pool->request_stop();
+    m_dispatcher->stop();
     if (!m_from_systemd) {
-        // Wakes every blocked accept() at once, and refuses new connections,
-        // so nginx fails over at once instead of waiting in a queue nobody
-        // reads. Never on systemd's socket: it queues for the next start.
+        // Refuses new connections, so nginx fails over at once instead of
+        // waiting in a queue nobody reads. Never on systemd's socket: it
+        // queues for the next start. Fails only for a socket already shut.
         (void)::shutdown(m_fd.get(), SHUT_RDWR);
     }
 }
 
 bool FcgiServer::making_progress(std::chrono::steady_clock::duration within) const {
-    return m_pool->making_progress(std::chrono::steady_clock::now(), within);
+    const auto now = std::chrono::steady_clock::now();
+    return m_pool->making_progress(now, within) && m_dispatcher->looping(now, within);
 }
 
 ServeResult FcgiServer::serve(const HandlerFactory& make_handler,
                               const std::function<void()>& on_ready) {
+    std::thread dispatcher([this] { m_dispatcher->run(); });
     std::vector<std::thread> workers;
     for (int i = 0; i < m_options.threads; ++i) {
         workers.emplace_back([this, &make_handler] { worker(make_handler); });
@@ -217,6 +269,10 @@ ServeResult FcgiServer::serve(const HandlerFactory& make_handler,
     }
     m_pool->wait_stop_or_exit();
     ServeResult result{.stopped = m_pool->stop_requested()};
+    // Also when every worker died: nobody is left to serve what it holds.
+    // It returns at once, having closed the connections no worker has.
+    m_dispatcher->stop();
+    dispatcher.join();
     const auto deadline = std::chrono::steady_clock::now() + m_options.drain_timeout;
     result.workers_left = m_pool->wait_exited_until(deadline);
     result.abandoned = m_pool->in_flight();
@@ -237,40 +293,36 @@ void FcgiServer::worker(const HandlerFactory& make_handler) {
         ~Exited() { pool.worker_exited(); }
     } exited{*m_pool};
     const Handler handle = make_handler();
-    RequestSlot slot(m_fd.get());
-    if (!slot.ok()) {
-        m_log.error("FCGX_InitRequest failed; worker not started");
-        return;
-    }
     m_pool->worker_started();
-    // Every worker blocks in accept(), as libfcgi means it to: the kernel
-    // hands connections to the waiting workers in turn, and a client that
-    // connects and sends nothing holds up only the worker that took it.
     while (!m_pool->stop_requested()) {
-        const int accepted = FCGX_Accept_r(&slot.get());
+        ConnectionPtr connection = m_dispatcher->take(idle_wait);
         m_pool->heartbeat(std::chrono::steady_clock::now());
-        if (accepted == -EAGAIN) {
-            continue; // accept_timeout passed: look at the stop flag again
+        if (connection && serve_request(*connection, handle)) {
+            m_dispatcher->give_back(std::move(connection)); // closes it once stopped
         }
-        if (accepted < 0) {
-            if (!m_pool->stop_requested()) {
-                m_log.write("error",
-                            {{"msg", "FCGX_Accept_r failed"}, {"errno", std::strerror(-accepted)}});
-                std::this_thread::sleep_for(std::chrono::milliseconds(100));
-            }
-            continue;
-        }
-        m_pool->request_started();
-        // TCP connections inherit the accept timeout, which would cut a slow
-        // body short; unanswered, nginx says 502 and Mailgun retries.
-        if (auto error = set_receive_timeout(slot.get().ipcFd, std::chrono::milliseconds(0))) {
-            m_log.write("error", {{"msg", "dropping a connection"}, {"error", *error}});
-        } else {
-            answer(slot.get(), handle, ++m_served, m_clock.now(), m_options.max_body_bytes, m_log);
-        }
-        FCGX_Finish_r(&slot.get());
-        m_pool->request_finished();
     }
+}
+
+/// Reads and answers the request waiting on `connection`; returns whether
+/// the connection stays open for another one.
+bool FcgiServer::serve_request(Connection& connection, const Handler& handle) {
+    // Every connection comes from make_connection().
+    FCGX_Request& req = static_cast<FcgiConnection&>(connection).request();
+    if (FCGX_Accept_r(&req) < 0) {
+        // EOF (the web server let go of a kept-alive connection) or not
+        // FastCGI: libfcgi closed the connection, then failed to accept()
+        // on our listen_sock of -1. Routine for keepalive: no log line.
+        return false;
+    }
+    m_pool->request_started();
+    if (!answer(req, handle, ++m_served, m_clock.now(), m_options.max_body_bytes, m_log)) {
+        req.keepConnection = 0;
+    }
+    // Closes the connection unless the web server asked to keep it
+    // (FCGI_KEEP_CONN) and it had no error.
+    FCGX_Finish_r(&req);
+    m_pool->request_finished();
+    return req.ipcFd >= 0;
 }
 
 } // namespace leadhook::fcgi

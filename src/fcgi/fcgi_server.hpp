@@ -1,8 +1,11 @@
 #pragma once
-// The FastCGI edge: a listening socket (our own, or systemd's), a pool of
-// worker threads, and the translation between libfcgi requests and
-// http::Request / http::Response.
-// fcgi_server.cpp is the only file that includes <fcgiapp.h>.
+// The FastCGI edge: a listening socket (our own, or systemd's), a
+// dispatcher thread that holds the idle connections (dispatcher.hpp), a pool
+// of worker threads, and the translation between libfcgi requests and
+// http::Request / http::Response. Connections the web server keeps open
+// (nginx's fastcgi_keep_conn) are served request after request, and pin no
+// worker while idle. fcgi_server.cpp is the only file that includes <fcgiapp.h>.
+#include "fcgi/dispatcher.hpp"
 #include "http/request.hpp"
 #include "obs/log.hpp"
 #include "util/clock.hpp"
@@ -26,6 +29,7 @@ struct ServerOptions {
     std::size_t max_body_bytes = 25u << 20;
     int backlog = 256;
     std::chrono::seconds drain_timeout{30}; ///< after stop(), for requests in flight
+    ConnectionEvents connections;           ///< for metrics; called from the dispatcher thread
 };
 
 using Handler = std::function<http::Response(const http::Request&)>;
@@ -60,14 +64,15 @@ class FcgiServer {
     ServeResult serve(const HandlerFactory& make_handler,
                       const std::function<void()>& on_ready = {});
 
-    /// Stops accepting. Thread-safe. A socket we bound refuses new
-    /// connections from now on and its idle workers leave at once; systemd's
-    /// keeps queueing them for the next start, and idle workers leave within
-    /// a second, when their accept() times out.
+    /// Stops accepting and closes the idle connections; a worker closes its
+    /// connection once its request is answered. Thread-safe. A socket we
+    /// bound refuses new connections from now on; systemd's keeps queueing
+    /// them for the next start.
     void stop() noexcept;
 
-    /// Liveness for the watchdog: a worker looped or finished a request
-    /// within `within`.
+    /// Liveness for the watchdog: the dispatcher looped, and a worker
+    /// looped or finished a request, within `within` (idle ones loop every
+    /// second).
     bool making_progress(std::chrono::steady_clock::duration within) const;
 
     /// "unix:/run/leadhook/leadhook.sock (from systemd)" or the bound address.
@@ -75,8 +80,9 @@ class FcgiServer {
 
   private:
     FcgiServer(ServerOptions options, UniqueFd fd, bool from_systemd, std::string description,
-               obs::Logger& log, const Clock& clock);
+               std::unique_ptr<Dispatcher> dispatcher, obs::Logger& log, const Clock& clock);
     void worker(const HandlerFactory& make_handler);
+    bool serve_request(Connection& connection, const Handler& handle);
 
     ServerOptions m_options;
     UniqueFd m_fd;
@@ -84,6 +90,7 @@ class FcgiServer {
     std::string m_description;
     obs::Logger& m_log;
     const Clock& m_clock;
+    std::unique_ptr<Dispatcher> m_dispatcher;
     std::unique_ptr<PoolMonitor> m_pool; ///< on the heap: the server moves, waiters must not
     std::atomic<unsigned long long> m_served{0};
 };

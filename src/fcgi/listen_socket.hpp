@@ -28,10 +28,8 @@ Expected<std::optional<ListenSocket>, std::string> systemd_listen_socket();
 /// The socket's own address as "unix:/path", "host:port" or "[v6]:port".
 std::string socket_address(int fd);
 
-/// SO_RCVTIMEO. On a listening socket it makes a blocked accept() give up
-/// with EAGAIN after `timeout`, so idle workers notice a stop and report
-/// progress without anyone shutting down a socket that may be systemd's.
-/// TCP connections inherit it from their listener: 0 turns it off again.
+/// SO_RCVTIMEO; 0 turns it off. TCP connections inherit it from their
+/// listener.
 std::optional<std::string> set_receive_timeout(int fd, std::chrono::milliseconds timeout);
 
 } // namespace leadhook::fcgi

@@ -9,6 +9,8 @@
 
 namespace leadhook::http {
 
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
 struct Request {
     std::string method{};       ///< "GET", "POST", ...
     std::string path{};         ///< decoded path without the query string
@@ -18,9 +20,10 @@ struct Request {
     std::string remote_addr{};
     std::string request_id{};  ///< nginx's $request_id when passed, else one we made
     EpochMicros received_at{}; ///< from the injected clock
+    /// The few request headers worth keeping (User-Agent, X-Forwarded-For...),
+    /// for capture mode; the rest of the handling never looks at them.
+    Headers headers{};
 };
-
-using Headers = std::vector<std::pair<std::string, std::string>>;
 
 struct Response {
     int status = 200;

@@ -62,7 +62,15 @@ Metrics::Metrics()
       m_reloads(counter(*m_registry, "leadhook_config_reloads_total",
                         "SIGHUP reloads of signing keys and policy, by result")),
       m_purged(counter(*m_registry, "leadhook_purged_rows_total",
-                       "Rows removed by housekeeping, by table")) {
+                       "Rows removed by housekeeping, by table")),
+      m_connections_accepted(&counter(*m_registry, "leadhook_fastcgi_connections_accepted_total",
+                                      "FastCGI connections accepted from the web server")
+                                  ->Add({})),
+      m_connections_idle(&prometheus::BuildGauge()
+                              .Name("leadhook_fastcgi_connections_idle")
+                              .Help("Kept-alive FastCGI connections idle between requests")
+                              .Register(*m_registry)
+                              .Add({})) {
     // Series that exist from the start, so a scrape sees 0 rather than nothing.
     m_duplicates->Add({});
     m_forgeries->Add({});
@@ -141,6 +149,14 @@ void Metrics::count_reload(bool ok) {
 void Metrics::count_purged(long long tokens, long long quarantined) {
     m_purged->Add({{"table", "webhook_tokens"}}).Increment(static_cast<double>(tokens));
     m_purged->Add({{"table", "webhook_quarantine"}}).Increment(static_cast<double>(quarantined));
+}
+
+void Metrics::count_connection_accepted() {
+    m_connections_accepted->Increment();
+}
+
+void Metrics::set_idle_connections(std::size_t n) {
+    m_connections_idle->Set(static_cast<double>(n));
 }
 
 std::string Metrics::render() const {

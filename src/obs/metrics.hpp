@@ -3,6 +3,7 @@
 // prometheus-cpp's core (registry and serializer; no HTTP server of its own:
 // leadhook serves GET /api/v1/metrics on its FastCGI socket like any other
 // route). Thread-safe; label values come from fixed sets, never from input.
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -45,6 +46,10 @@ class Metrics {
     void count_quarantine(std::string_view result);
     void count_reload(bool ok);
     void count_purged(long long tokens, long long quarantined);
+    /// A FastCGI connection accepted from the web server.
+    void count_connection_accepted();
+    /// Kept-alive FastCGI connections idle between requests right now.
+    void set_idle_connections(std::size_t n);
 
     /// The exposition, text format 0.0.4.
     std::string render() const;
@@ -67,6 +72,8 @@ class Metrics {
     Counters* m_quarantine;
     Counters* m_reloads;
     Counters* m_purged;
+    prometheus::Counter* m_connections_accepted;
+    prometheus::Gauge* m_connections_idle;
 };
 
 } // namespace leadhook::obs

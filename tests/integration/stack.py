@@ -157,9 +157,10 @@ def parse_metrics(text):
 class Stack:
     """scripts/stack start with the corpus keys and TEST_KEY (unless extra_env
     sets LEADHOOK_SIGNING_KEYS or LEADHOOK_SIGNING_KEY_FILE itself) and
-    `instances` leadhook processes behind one nginx upstream."""
+    `instances` leadhook processes of `threads` workers each behind one nginx
+    upstream."""
 
-    def __init__(self, extra_env=None, instances=1):
+    def __init__(self, extra_env=None, instances=1, threads=4):
         self.dir = tempfile.mkdtemp(prefix="leadhook-it-")
         self.port = free_port()
         self.instances = instances
@@ -171,7 +172,7 @@ class Stack:
         env.update(extra_env)
         binary = os.environ.get("LEADHOOK_BIN", os.path.join(REPO, "build", "src", "leadhook"))
         args = ["start", "--dir", self.dir, "--http-port", str(self.port), "--bin", binary,
-                "--threads", "4", "--instances", str(instances)]
+                "--threads", str(threads), "--instances", str(instances)]
         if not any(k in extra_env for k in key_vars):
             args += ["--keys", ",".join(CORPUS_KEYS + [TEST_KEY])]
         self._run(args, env)

@@ -2,12 +2,13 @@
 # Checks that both nginx snippets in deploy/nginx/ pass `nginx -t`: the
 # production site (with a throwaway self-signed certificate) and the dev site
 # (with one and with two leadhook sockets in its upstream), each included from
-# a minimal http {} block in a temporary prefix.
+# a minimal http {} block in a temporary prefix; and that both keep their
+# FastCGI connections alive (upstream keepalive, fastcgi_keep_conn on).
 # Usage: bash tests/integration/test_nginx_config.sh   (exit 0: all pass)
 set -euo pipefail
 
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
-  sed -n '2,6p' "$0"
+  sed -n '2,7p' "$0"
   exit 0
 fi
 
@@ -63,9 +64,10 @@ free_port() {
   exit 1
 }
 
-failed=0
+failed=0 total=0
 check() { # NAME SITE_FILE ORIGINAL
   local name="$1" site="$2"
+  total=$((total + 1))
   if grep -n '@[A-Z_]*@' "$site"; then
     echo "FAIL $name: placeholders left after substitution" >&2
     failed=$((failed + 1))
@@ -85,6 +87,25 @@ check() { # NAME SITE_FILE ORIGINAL
     failed=$((failed + 1))
   fi
 }
+
+# Every location that passes to leadhook keeps the connection for the next
+# request, into an upstream that caches idle ones (leadhook serves them
+# without pinning a worker thread).
+check_keepalive() { # SITE_FILE
+  local site="$1" passes keeps
+  total=$((total + 1))
+  passes="$(grep -c '^ *fastcgi_pass ' "$site" || true)"
+  keeps="$(grep -c '^ *fastcgi_keep_conn on;' "$site" || true)"
+  if ((passes == 0 || passes != keeps)) || ! grep -q '^ *keepalive [1-9][0-9]*;' "$site"; then
+    echo "FAIL keepalive: $(basename "$site") has $passes fastcgi_pass, $keeps fastcgi_keep_conn on," \
+      "and needs one each plus an upstream keepalive" >&2
+    failed=$((failed + 1))
+  else
+    echo "ok   keepalive: $(basename "$site") keeps its $passes FastCGI connections alive"
+  fi
+}
+check_keepalive "$ROOT/deploy/nginx/leadhook.conf"
+check_keepalive "$ROOT/deploy/nginx/leadhook-dev.conf"
 
 sed -e "s|@SERVER_NAME@|leadhook.test|g" \
   -e "s|^\( *\)listen 443 ssl;|\1listen 127.0.0.1:$(free_port) ssl;|" -e '/listen \[::\]:443 ssl;/d' \
@@ -110,6 +131,7 @@ awk -v port="$port" -v sockets="$TMP/leadhook.sock $TMP/leadhook-2.sock" '
   }
   { split(sockets, s, " "); gsub(/@LEADHOOK_SOCKET@/, s[1]); print }' "$ROOT/deploy/nginx/leadhook-dev.conf" >"$TMP/site-dev-2.conf"
 if [[ "$(grep -c "leadhook-2.sock" "$TMP/site-dev-2.conf")" != 1 ]]; then
+  total=$((total + 1))
   echo "FAIL dev-2: the dev site has no single line naming the socket (scripts/stack --instances needs one)" >&2
   failed=$((failed + 1))
 else
@@ -117,7 +139,7 @@ else
 fi
 
 if ((failed)); then
-  echo "nginx config: $((3 - failed)) passed, $failed failed" >&2
+  echo "nginx config: $((total - failed)) passed, $failed failed" >&2
   exit 1
 fi
-echo "nginx config: 3 passed, 0 failed"
+echo "nginx config: $total passed, 0 failed"

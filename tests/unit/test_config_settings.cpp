@@ -32,6 +32,8 @@ BOOST_AUTO_TEST_CASE(ranges_are_checked_wherever_a_setting_comes_from) {
         {"quarantine_retention_days", "LEADHOOK_QUARANTINE_RETENTION_DAYS", 1, 3650},
         {"payload_retention_days", "LEADHOOK_PAYLOAD_RETENTION_DAYS", 1, 3650},
         {"event_retention_months", "LEADHOOK_EVENT_RETENTION_MONTHS", 1, 1200, true},
+        {"capture_max_files", "LEADHOOK_CAPTURE_MAX_FILES", 1, 10000000},
+        {"capture_max_bytes", "LEADHOOK_CAPTURE_MAX_BYTES", 1LL << 20, 1LL << 40},
         {"drain_timeout_seconds", "LEADHOOK_DRAIN_TIMEOUT_SECONDS", 1, 600},
         {"max_fields", "LEADHOOK_MAX_FIELDS", 100, 1000000},
         {"max_parts", "LEADHOOK_MAX_PARTS", 10, 100000},

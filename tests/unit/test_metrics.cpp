@@ -55,12 +55,27 @@ BOOST_AUTO_TEST_CASE(every_family_is_exposed_with_help_and_type) {
           "leadhook_database_duration_seconds histogram",
           "leadhook_webhook_timestamp_age_seconds histogram", "leadhook_requests_in_flight gauge",
           "leadhook_quarantine_total counter", "leadhook_config_reloads_total counter",
-          "leadhook_purged_rows_total counter"}) {
+          "leadhook_purged_rows_total counter",
+          "leadhook_fastcgi_connections_accepted_total counter",
+          "leadhook_fastcgi_connections_idle gauge"}) {
         BOOST_TEST(test::contains(text, std::string("# TYPE ") + family), family);
     }
     const auto s = samples(text);
     BOOST_TEST(s.at("leadhook_signature_failures_total{reason=\"stale\"}") == 0);
     BOOST_TEST(s.at("leadhook_requests_in_flight") == 0);
+    BOOST_TEST(s.at("leadhook_fastcgi_connections_accepted_total") == 0);
+    BOOST_TEST(s.at("leadhook_fastcgi_connections_idle") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(fastcgi_connections_accepted_and_idle) {
+    obs::Metrics m;
+    m.count_connection_accepted();
+    m.count_connection_accepted();
+    m.set_idle_connections(5);
+    m.set_idle_connections(3);
+    const auto s = samples(m.render());
+    BOOST_TEST(s.at("leadhook_fastcgi_connections_accepted_total") == 2);
+    BOOST_TEST(s.at("leadhook_fastcgi_connections_idle") == 3);
 }
 
 BOOST_AUTO_TEST_CASE(requests_counted_by_route_status_and_outcome_with_latency) {
