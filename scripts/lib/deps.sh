@@ -23,6 +23,7 @@ LEADHOOK_PACKAGES=(
   postgresql postgresql-contrib
   libboost-test-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev prometheus-cpp-dev
   nginx-light curl python3 clang-format ca-certificates
+  chromium fonts-dejavu-core # render the HTML report in tests and scripts/demo-report
 )
 
 # Debian's invoke-rc.d asks this file whether a package may start its service.
