@@ -68,15 +68,29 @@ int main(int argc, char** argv) {
     auto* migrate = cli.add_subcommand(
         "migrate", "Apply the schema migrations built into this binary, under an advisory lock; "
                    "exit 1 on a database error, 2 on a configuration error");
-    for (auto* command : {serve, check, reverify, purge, migrate}) {
+    leadhook::cli::ReportOptions report_options;
+    auto* report = leadhook::cli::add_report_command(cli, report_options);
+    auto* sign = cli.add_subcommand(
+        "sign", "Print a correctly signed Mailgun test webhook (any event, json/form/multipart), "
+                "or a curl command that posts it; exit 2 on a usage error");
+    const auto run_sign = leadhook::cli::sign_command(*sign);
+    for (auto* command : {serve, check, reverify, purge, migrate, report}) {
         command->add_option("-c,--config", config_path, "TOML config file (see README)")
             ->check(CLI::ExistingFile);
         overrides.add_to(*command);
     }
-    CLI11_PARSE(cli, argc, argv);
+    try {
+        cli.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int status = cli.exit(e); // prints the help, the version or the error
+        return status == 0 ? 0 : 2;     // every usage error exits 2
+    }
     if (!overrides.apply()) {
         std::perror("leadhook: setenv");
         return 2;
+    }
+    if (sign->parsed()) {
+        return run_sign();
     }
     if (serve->parsed()) {
         return leadhook::cli::serve(config_path);
@@ -92,6 +106,9 @@ int main(int argc, char** argv) {
     }
     if (migrate->parsed()) {
         return leadhook::cli::migrate(config_path);
+    }
+    if (report->parsed()) {
+        return leadhook::cli::report(config_path, report_options);
     }
     return 0;
 }

@@ -1,8 +1,13 @@
 #pragma once
 // The subcommands of the leadhook executable. main.cpp parses the command
 // line; these wire config, storage, the FastCGI edge and the core together.
+#include <functional>
 #include <optional>
 #include <string>
+
+namespace CLI {
+class App;
+}
 
 namespace leadhook::cli {
 
@@ -19,5 +24,24 @@ int reverify(const std::optional<std::string>& config_path);
 /// dry_run: what it would remove). Exit 0, 1 on a database error, 2 on a
 /// configuration error; 0 too when another purge was running (it does the work).
 int purge(const std::optional<std::string>& config_path, bool dry_run);
+
+/// `leadhook report`'s own options, as typed; report() validates them.
+struct ReportOptions {
+    std::string kind; ///< leads, daily or suppress; may be empty with html
+    std::optional<std::string> from, to, status, domain, format, html;
+};
+
+/// Adds the `report` subcommand and its options to `cli`, filling `options`.
+CLI::App* add_report_command(CLI::App& cli, ReportOptions& options);
+
+/// Prints a report (leads, daily, suppress) as a table, CSV or JSON, and/or
+/// writes the HTML page. Reads only database_url, like migrate. Exit 0, 1 on
+/// a database or output error, 2 on a usage or configuration error.
+int report(const std::optional<std::string>& config_path, const ReportOptions& options);
+
+/// Adds `leadhook sign`'s options to its subcommand; the returned function
+/// runs it once the command line is parsed: prints a signed test webhook, or
+/// a curl command posting it. Exit 0, 1 on an output error, 2 on a usage error.
+std::function<int()> sign_command(CLI::App& command);
 
 } // namespace leadhook::cli
