@@ -5,25 +5,16 @@
 #include "storage/pg_migrate.hpp"
 
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 namespace leadhook::cli {
-namespace {
-
-/// database_url from the file, then the environment. Unlike load_config, no
-/// signing key is required: migrating runs before serving, often as another
-/// user (a deploy step, systemd's ExecStartPre), and touches no webhook.
-Expected<std::string, std::string> database_url(const std::optional<std::string>& path) {
+Expected<std::string, std::string> database_url_only(const std::optional<std::string>& path) {
     config::Config base;
     if (path) {
-        std::ifstream in(*path, std::ios::binary);
-        if (!in) {
+        auto text = config::read_text_file(*path);
+        if (!text) {
             return unexpected(*path + ": cannot read the config file");
         }
-        std::ostringstream text;
-        text << in.rdbuf();
-        auto parsed = config::parse_toml(text.str(), *path);
+        auto parsed = config::parse_toml(*text, *path);
         if (!parsed) {
             return unexpected(parsed.error().message);
         }
@@ -39,10 +30,8 @@ Expected<std::string, std::string> database_url(const std::optional<std::string>
     return config->database_url;
 }
 
-} // namespace
-
 int migrate(const std::optional<std::string>& config_path) {
-    auto url = database_url(config_path);
+    auto url = database_url_only(config_path);
     if (!url) {
         std::fprintf(stderr, "leadhook migrate: invalid configuration: %s\n", url.error().c_str());
         return 2;

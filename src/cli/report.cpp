@@ -3,10 +3,10 @@
 // Validation, queries and rendering live in report/ and storage/pg_report;
 // this file only wires them to the command line, the database and files.
 #include "cli/commands.hpp"
+#include "cli/migrate.hpp"
 #include "config/config.hpp"
 #include "report/format.hpp"
 #include "report/html.hpp"
-#include "storage/pg_conninfo.hpp"
 #include "storage/pg_report.hpp"
 
 #include <CLI/CLI.hpp>
@@ -14,9 +14,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
 namespace leadhook::cli {
 namespace {
@@ -27,33 +25,6 @@ constexpr int exit_usage = 2;
 struct FileCloser {
     void operator()(std::FILE* f) const noexcept { std::fclose(f); }
 };
-
-/// database_url from the file, then the environment; no signing key is
-/// needed (a report touches no webhook), as for `leadhook migrate`.
-Expected<std::string, std::string> database_url(const std::optional<std::string>& path) {
-    config::Config base;
-    if (path) {
-        std::ifstream in(*path, std::ios::binary);
-        if (!in) {
-            return unexpected(*path + ": cannot read the config file");
-        }
-        std::ostringstream text;
-        text << in.rdbuf();
-        auto parsed = config::parse_toml(text.str(), *path);
-        if (!parsed) {
-            return unexpected(parsed.error().message);
-        }
-        base = std::move(parsed).value();
-    }
-    auto config = config::apply_env(std::move(base), config::process_env());
-    if (!config) {
-        return unexpected(config.error().message);
-    }
-    if (auto valid = storage::redacted_conninfo(config->database_url); !valid) {
-        return unexpected("database_url: " + valid.error());
-    }
-    return config->database_url;
-}
 
 /// What to do, once the options make sense together.
 struct Plan {
@@ -214,7 +185,7 @@ int report(const std::optional<std::string>& config_path, const ReportOptions& o
         std::fprintf(stderr, "leadhook report: %s\n", plan.error().c_str());
         return exit_usage;
     }
-    auto url = database_url(config_path);
+    auto url = database_url_only(config_path);
     if (!url) {
         std::fprintf(stderr, "leadhook report: invalid configuration: %s\n", url.error().c_str());
         return exit_usage;

@@ -207,7 +207,10 @@ int serve(const std::optional<std::string>& config_path) {
         std::fprintf(stderr, "leadhook: %s\n", server.error().c_str());
         return 1;
     }
-    log.write("info", {{"msg", "leadhook serving"}, {"config", config::describe(*config)}});
+    // `socket` is what is really served (systemd's socket overrides `listen`).
+    log.write("info", {{"msg", "leadhook serving"},
+                       {"socket", server->description()},
+                       {"config", config::describe(*config)}});
     Notifier notify(log);
     app::SettingsHolder settings(app::settings_from(*config));
     Housekeeping housekeeping({.database_url = config->database_url}, settings, metrics, log,

@@ -10,9 +10,7 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
 namespace leadhook::cli {
 namespace {
@@ -57,16 +55,6 @@ Exit status: 0; 1 if the output cannot be written; 2 for a usage error (the
 message says what to do).
 )";
 
-std::optional<std::string> read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        return std::nullopt;
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 void print_warnings(const std::vector<std::string>& warnings) {
     for (const auto& warning : warnings) {
         std::fprintf(stderr, "leadhook sign: warning: %s\n", warning.c_str());
@@ -85,7 +73,7 @@ Expected<std::string, std::string> signing_key(const SignOptions& options, Epoch
     std::string source;
     if (options.key_file) {
         source = *options.key_file;
-        auto text = read_file(source);
+        auto text = config::read_text_file(source);
         if (!text) {
             return unexpected(source + ": cannot read the signing key file");
         }

@@ -81,6 +81,9 @@ std::optional<ConfigError> validate(const Config& config);
 Expected<Config, ConfigError> load_config(const std::optional<std::string>& path,
                                           const Getenv& getenv);
 
+/// The whole file, or nullopt when it cannot be read.
+std::optional<std::string> read_text_file(const std::string& path);
+
 /// Warnings that depend on the time: keys already past their not_after.
 std::vector<std::string> key_warnings(const Config& config, EpochMicros now);
 

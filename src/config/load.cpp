@@ -11,16 +11,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::optional<std::string> read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        return std::nullopt;
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 /// A warning when users outside the owner and group can get at a file that
 /// holds signing keys: anyone who reads a key can forge webhooks.
 std::optional<std::string> exposure_warning(const std::string& path) {
@@ -42,7 +32,7 @@ std::optional<std::string> exposure_warning(const std::string& path) {
 }
 
 Expected<Config, ConfigError> read_config_file(const std::string& path) {
-    auto text = read_file(path);
+    auto text = read_text_file(path);
     if (!text) {
         return unexpected(ConfigError{path + ": cannot read the config file"});
     }
@@ -57,7 +47,7 @@ Expected<Config, ConfigError> read_config_file(const std::string& path) {
 
 std::optional<ConfigError> add_key_file(Config& config) {
     const std::string& path = config.signing_key_file;
-    auto text = read_file(path);
+    auto text = read_text_file(path);
     if (!text) {
         return ConfigError{path + ": cannot read the signing key file"};
     }
@@ -96,6 +86,16 @@ Expected<Config, ConfigError> load_config(const std::optional<std::string>& path
         }
     }
     return config;
+}
+
+std::optional<std::string> read_text_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        return std::nullopt;
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
 }
 
 } // namespace leadhook::config
