@@ -6,8 +6,8 @@
 - sd_notify (READY, STATUS, RELOADING, STOPPING, WATCHDOG) to a datagram
   socket of our own given as NOTIFY_SOCKET;
 - syslog priority prefixes when $JOURNAL_STREAM names leadhook's stderr;
-- and the accept timeout idle workers use to see a stop under socket
-  activation, which TCP connections must not inherit.
+- and that a listening socket's receive timeout (which systemd's socket may
+  still carry from an older leadhook) is not inherited by TCP connections.
 
 No database: the routes used here never touch it, and leadhook starts
 without one (it only warns).
@@ -241,9 +241,9 @@ class SystemdTests(unittest.TestCase):
             self.assertTrue(line.startswith("ts="), line)
 
     def test_a_slow_body_over_tcp_is_read_whole(self):
-        # TCP connections inherit the listener's 1 s accept timeout unless
-        # leadhook clears it; a body arriving in two parts 2 s apart would
-        # then be cut short and refused for good (406) instead of 409.
+        # TCP connections inherit a listener's receive timeout unless leadhook
+        # clears it; a body arriving in two parts 2 s apart would then be cut
+        # short and refused for good (406) instead of 409.
         address = "127.0.0.1:%d" % free_port()
         proc = self.start([BIN, "serve"], base_env(LEADHOOK_LISTEN=address))
         self.wait_for_log("leadhook serving")
