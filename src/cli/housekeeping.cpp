@@ -43,7 +43,13 @@ void Housekeeping::purge_once() {
                                  {"sqlstate", purged.error().sqlstate}});
             return;
         }
-        m_metrics.count_purged(purged->tokens, purged->quarantined);
+        m_metrics.count_purged("webhook_tokens", purged->tokens);
+        m_metrics.count_purged("webhook_quarantine", purged->quarantined);
+        m_metrics.count_purged("lead_email_event_payloads", purged->payload_rows);
+        m_metrics.count_dropped_partitions("lead_email_event_payloads",
+                                           std::ssize(purged->payload_partitions));
+        m_metrics.count_dropped_partitions("lead_email_events",
+                                           std::ssize(purged->event_partitions));
         const auto partitions = purged->payload_partitions.size() + purged->event_partitions.size();
         if (purged->tokens > 0 || purged->quarantined > 0 || purged->payload_rows > 0 ||
             partitions > 0) {

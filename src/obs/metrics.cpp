@@ -62,7 +62,9 @@ Metrics::Metrics()
       m_reloads(counter(*m_registry, "leadhook_config_reloads_total",
                         "SIGHUP reloads of signing keys and policy, by result")),
       m_purged(counter(*m_registry, "leadhook_purged_rows_total",
-                       "Rows removed by housekeeping, by table")),
+                       "Rows deleted by housekeeping, by table")),
+      m_dropped_partitions(counter(*m_registry, "leadhook_dropped_partitions_total",
+                                   "Month partitions past retention dropped by housekeeping")),
       m_connections_accepted(&counter(*m_registry, "leadhook_fastcgi_connections_accepted_total",
                                       "FastCGI connections accepted from the web server")
                                   ->Add({})),
@@ -86,8 +88,12 @@ Metrics::Metrics()
     for (const char* result : {"ok", "failed"}) {
         m_reloads->Add({{"result", result}});
     }
-    for (const char* table : {"webhook_tokens", "webhook_quarantine"}) {
+    for (const char* table :
+         {"webhook_tokens", "webhook_quarantine", "lead_email_event_payloads"}) {
         m_purged->Add({{"table", table}});
+    }
+    for (const char* table : {"lead_email_events", "lead_email_event_payloads"}) {
+        m_dropped_partitions->Add({{"table", table}});
     }
 }
 
@@ -146,9 +152,13 @@ void Metrics::count_reload(bool ok) {
     m_reloads->Add({{"result", ok ? "ok" : "failed"}}).Increment();
 }
 
-void Metrics::count_purged(long long tokens, long long quarantined) {
-    m_purged->Add({{"table", "webhook_tokens"}}).Increment(static_cast<double>(tokens));
-    m_purged->Add({{"table", "webhook_quarantine"}}).Increment(static_cast<double>(quarantined));
+void Metrics::count_purged(std::string_view table, long long rows) {
+    m_purged->Add({{"table", std::string(table)}}).Increment(static_cast<double>(rows));
+}
+
+void Metrics::count_dropped_partitions(std::string_view table, long long partitions) {
+    m_dropped_partitions->Add({{"table", std::string(table)}})
+        .Increment(static_cast<double>(partitions));
 }
 
 void Metrics::count_connection_accepted() {

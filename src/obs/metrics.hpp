@@ -45,7 +45,10 @@ class Metrics {
     /// What the quarantine did: stored, repeated, dropped (over the cap) or failed.
     void count_quarantine(std::string_view result);
     void count_reload(bool ok);
-    void count_purged(long long tokens, long long quarantined);
+    /// Rows the purge removed from `table`, one by one (not by dropping a
+    /// partition, which count_dropped_partitions counts).
+    void count_purged(std::string_view table, long long rows);
+    void count_dropped_partitions(std::string_view table, long long partitions);
     /// A FastCGI connection accepted from the web server.
     void count_connection_accepted();
     /// Kept-alive FastCGI connections idle between requests right now.
@@ -72,6 +75,7 @@ class Metrics {
     Counters* m_quarantine;
     Counters* m_reloads;
     Counters* m_purged;
+    Counters* m_dropped_partitions;
     prometheus::Counter* m_connections_accepted;
     prometheus::Gauge* m_connections_idle;
 };

@@ -55,7 +55,7 @@ BOOST_AUTO_TEST_CASE(every_family_is_exposed_with_help_and_type) {
           "leadhook_database_duration_seconds histogram",
           "leadhook_webhook_timestamp_age_seconds histogram", "leadhook_requests_in_flight gauge",
           "leadhook_quarantine_total counter", "leadhook_config_reloads_total counter",
-          "leadhook_purged_rows_total counter",
+          "leadhook_purged_rows_total counter", "leadhook_dropped_partitions_total counter",
           "leadhook_fastcgi_connections_accepted_total counter",
           "leadhook_fastcgi_connections_idle gauge"}) {
         BOOST_TEST(test::contains(text, std::string("# TYPE ") + family), family);
@@ -106,7 +106,9 @@ BOOST_AUTO_TEST_CASE(events_failures_ages_and_reconnects) {
     m.observe_timestamp_age(7200);
     m.count_db_reconnects(0);
     m.count_db_reconnects(2);
-    m.count_purged(5, 1);
+    m.count_purged("webhook_tokens", 5);
+    m.count_purged("lead_email_event_payloads", 7);
+    m.count_dropped_partitions("lead_email_events", 2);
     const auto s = samples(m.render());
     BOOST_TEST(s.at("leadhook_events_total{type=\"opened\"}") == 2);
     BOOST_TEST(s.at("leadhook_signature_failures_total{reason=\"mismatch\"}") == 1);
@@ -115,6 +117,9 @@ BOOST_AUTO_TEST_CASE(events_failures_ages_and_reconnects) {
     BOOST_TEST(s.at("leadhook_webhook_timestamp_age_seconds_bucket{le=\"14400\"}") == 2);
     BOOST_TEST(s.at("leadhook_database_reconnects_total") == 2);
     BOOST_TEST(s.at("leadhook_purged_rows_total{table=\"webhook_tokens\"}") == 5);
+    BOOST_TEST(s.at("leadhook_purged_rows_total{table=\"webhook_quarantine\"}") == 0);
+    BOOST_TEST(s.at("leadhook_purged_rows_total{table=\"lead_email_event_payloads\"}") == 7);
+    BOOST_TEST(s.at("leadhook_dropped_partitions_total{table=\"lead_email_events\"}") == 2);
 }
 
 BOOST_AUTO_TEST_CASE(operations_routes_through_the_app) {
