@@ -145,12 +145,14 @@ std::string render_text(const Table& table) {
 std::string render_csv(const Table& table) {
     std::string out;
     for (std::size_t i = 0; i < table.columns.size(); ++i) {
-        out += (i == 0 ? "" : ",") + csv_cell(table.columns[i].name);
+        out += i == 0 ? "" : ",";
+        out += csv_cell(table.columns[i].name);
     }
     out += "\r\n";
     for (const auto& row : table.rows) {
         for (std::size_t i = 0; i < row.size(); ++i) {
-            out += (i == 0 ? "" : ",") + csv_cell(row[i]);
+            out += i == 0 ? "" : ",";
+            out += csv_cell(row[i]);
         }
         out += "\r\n";
     }
