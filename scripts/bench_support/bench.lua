@@ -1,0 +1,69 @@
+-- wrk script for scripts/bench: each wrk thread reads its own file of
+-- pre-signed bodies (BODIES_DIR/bodies.<thread>), one body per request, never
+-- reusing one. When its file runs out a thread sends GET /api/v1/health and
+-- counts it as "exhausted". done() writes key=value lines to RESULT_FILE.
+-- Usage: wrk ... -s bench.lua URL -- BODIES_DIR RESULT_FILE
+
+local next_id = 1
+local threads = {}
+
+function setup(thread)
+  thread:set("tid", next_id)
+  next_id = next_id + 1
+  table.insert(threads, thread)
+end
+
+function init(args)
+  bodies = assert(io.open(args[1] .. "/bodies." .. tid, "r"))
+  headers = { ["Content-Type"] = "application/json" }
+  sent, exhausted = 0, 0
+  success, unmatched, duplicate, other200, non2xx = 0, 0, 0, 0, 0
+end
+
+function request()
+  local b = bodies:read("*l")
+  if not b then
+    exhausted = exhausted + 1
+    return wrk.format("GET", "/api/v1/health")
+  end
+  sent = sent + 1
+  return wrk.format("POST", "/api/v1/wh/mg/events", headers, b)
+end
+
+function response(status, hdrs, body)
+  if status == 200 then
+    local s = body and string.match(body, '"status"%s*:%s*"(%a+)"')
+    if s == "success" then
+      success = success + 1
+    elseif s == "unmatched" then
+      unmatched = unmatched + 1
+    elseif s == "duplicate" then
+      duplicate = duplicate + 1
+    else
+      other200 = other200 + 1
+    end
+  elseif status < 200 or status > 299 then
+    non2xx = non2xx + 1
+  end
+end
+
+function done(summary, latency, requests)
+  local t = { sent = 0, exhausted = 0, success = 0, unmatched = 0, duplicate = 0, other200 = 0, non2xx = 0 }
+  for _, th in ipairs(threads) do
+    for k, _ in pairs(t) do
+      t[k] = t[k] + (th:get(k) or 0)
+    end
+  end
+  local f = assert(io.open(os.getenv("BENCH_RESULT_FILE"), "w"))
+  for k, v in pairs(t) do
+    f:write(k, "=", v, "\n")
+  end
+  local e = summary.errors
+  f:write("requests=", summary.requests, "\n")
+  f:write("duration_us=", summary.duration, "\n")
+  f:write("socket_errors=", e.connect + e.read + e.write + e.timeout, "\n")
+  f:write("timeouts=", e.timeout, "\n")
+  f:write("p50_us=", latency:percentile(50), "\n")
+  f:write("p99_us=", latency:percentile(99), "\n")
+  f:close()
+end
