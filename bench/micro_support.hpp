@@ -4,12 +4,11 @@
 // settings the handler would judge them by.
 #include "app/router.hpp"
 #include "app/settings.hpp"
+#include "config/config.hpp"
 
 #include <benchmark/benchmark.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -27,13 +26,11 @@ struct Sample {
 
 inline std::string read_corpus(std::string_view name) {
     const auto path = std::filesystem::path(LEADHOOK_CORPUS_DIR) / name;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    auto bytes = leadhook::config::read_text_file(path.string());
+    if (!bytes) {
         throw std::runtime_error("cannot read " + path.string());
     }
-    std::ostringstream bytes;
-    bytes << in.rdbuf();
-    return bytes.str();
+    return std::move(*bytes);
 }
 
 inline Sample load(std::string file, std::string content_type) {
