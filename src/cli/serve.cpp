@@ -62,6 +62,8 @@ std::string restart_only_changes(const config::Config& running, const config::Co
     note(running.listen != next.listen, "listen");
     note(running.socket_mode != next.socket_mode, "socket_mode");
     note(running.threads != next.threads, "threads");
+    note(running.writers != next.writers, "writers");
+    note(running.batch_max_events != next.batch_max_events, "batch_max_events");
     note(running.max_body_bytes != next.max_body_bytes, "max_body_bytes");
     note(running.database_url != next.database_url, "database_url");
     note(running.drain_timeout_seconds != next.drain_timeout_seconds, "drain_timeout_seconds");
@@ -138,17 +140,38 @@ fcgi::ServerOptions server_options(const config::Config& config, obs::Metrics& m
                 .idle_now = [&metrics](std::size_t n) { metrics.set_idle_connections(n); }}};
 }
 
-/// Each worker gets its own database connection and App; capture mode, when
-/// on, writes each request down before the App sees it.
-fcgi::HandlerFactory handler_factory(const config::Config& config, app::SettingsHolder& settings,
-                                     obs::Metrics& metrics, obs::Logger& log,
-                                     capture::Capture& capture) {
-    return [&config, &settings, &metrics, &log, &capture]() -> fcgi::Handler {
-        auto store = std::make_shared<storage::PgEventStore>(config.database_url);
-        if (auto error = store->connect()) {
+/// The group-commit writers, each with its own database connection.
+storage::BatchWriterOptions writer_options(const config::Config& config, obs::Metrics& metrics) {
+    return {.max_batch = static_cast<std::size_t>(config.batch_max_events),
+            .on_batch = [&metrics](std::size_t events, std::uint64_t reconnects) {
+                metrics.observe_batch(events);
+                metrics.count_db_reconnects(reconnects);
+            }};
+}
+std::vector<std::unique_ptr<storage::BatchSink>> writer_sinks(const config::Config& config,
+                                                              obs::Logger& log) {
+    std::vector<std::unique_ptr<storage::BatchSink>> sinks;
+    bool warned = false;
+    for (int i = 0; i < config.writers; ++i) {
+        auto store = std::make_unique<storage::PgEventStore>(config.database_url);
+        if (auto error = store->connect(); error && !warned) {
             log.write("warn", {{"msg", "database not reachable yet; will retry per request"},
                                {"error", error->message}});
+            warned = true;
         }
+        sinks.push_back(std::move(store));
+    }
+    return sinks;
+}
+
+/// Each worker gets an App; events go to the shared group-commit writer,
+/// quarantine and readiness to the shared store. Capture mode, when on,
+/// writes each request down before the App sees it.
+fcgi::HandlerFactory handler_factory(app::SettingsHolder& settings, obs::Metrics& metrics,
+                                     obs::Logger& log, capture::Capture& capture,
+                                     storage::BatchWriter& writer, storage::SharedStore& shared) {
+    return [&settings, &metrics, &log, &capture, &writer, &shared]() -> fcgi::Handler {
+        auto store = std::make_shared<storage::GroupCommitStore>(writer, shared);
         auto app = std::make_shared<app::App>(settings, *store, log, metrics);
         return [store, app, &capture](const http::Request& request) {
             capture.record(request);
@@ -215,13 +238,19 @@ int serve(const std::optional<std::string>& config_path) {
     app::SettingsHolder settings(app::settings_from(*config));
     Housekeeping housekeeping({.database_url = config->database_url}, settings, metrics, log,
                               clock);
-    const std::string status =
-        "serving on " + server->description() + ", " + std::to_string(config->threads) + " workers";
+    const std::string status = "serving on " + server->description() + ", " +
+                               std::to_string(config->threads) + " workers, " +
+                               std::to_string(config->writers) + " writers";
     Running running{config_path, *config, settings, metrics, log, clock, notify, *server, status};
     std::thread signal_thread([&] { handle_signals(signals, running); });
     std::optional<Watchdog> watchdog; // from READY on: start-up has TimeoutStartSec=
     capture::Capture capture(settings, log);
-    const auto make_handler = handler_factory(*config, settings, metrics, log, capture);
+    // Both outlive the workers: the writer's destructor stops the writers
+    // once the workers are gone.
+    storage::SharedStore shared(std::make_unique<storage::PgEventStore>(config->database_url),
+                                [&metrics](std::uint64_t n) { metrics.count_db_reconnects(n); });
+    storage::BatchWriter writer(writer_sinks(*config, log), writer_options(*config, metrics));
+    const auto make_handler = handler_factory(settings, metrics, log, capture, writer, shared);
     const auto result = server->serve(make_handler, [&] {
         notify.ready(status);
         watchdog.emplace(log, [&](std::chrono::microseconds interval) {

@@ -28,6 +28,8 @@ constexpr long long one_week = 7 * 24 * 3600;
 // Mailgun does not retry (406) or that it retries in vain (409).
 constexpr std::array table{
     setting<&Config::threads>("threads", "LEADHOOK_THREADS", 1, 1024),
+    setting<&Config::writers>("writers", "LEADHOOK_WRITERS", 1, 64),
+    setting<&Config::batch_max_events>("batch_max_events", "LEADHOOK_BATCH_MAX_EVENTS", 1, 10000),
     setting<&Config::max_body_bytes>("max_body_bytes", "LEADHOOK_MAX_BODY_BYTES", 1024, 1LL << 30),
     // 0 turns the check off, for replaying old captures into a test
     // database; the token ledger is then never purged.

@@ -30,6 +30,8 @@ const Histogram::BucketBoundaries latency_buckets{0.001, 0.0025, 0.005, 0.01, 0.
 // From prompt delivery to the end of Mailgun's ~8 h retries and the 24 h window.
 const Histogram::BucketBoundaries age_buckets{1,    5,     15,    60,    300,   900,
                                               3600, 14400, 28800, 86400, 172800};
+// A lone event up to the largest batch_max_events that makes sense.
+const Histogram::BucketBoundaries batch_buckets{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
 
 } // namespace
 
@@ -52,9 +54,12 @@ Metrics::Metrics()
       m_forgeries(counter(*m_registry, "leadhook_forgeries_total",
                           "Requests that reused a stored token with a different body")),
       m_database_seconds(histogram(*m_registry, "leadhook_database_duration_seconds",
-                                   "One event's transaction, commit included")),
+                                   "One event from handing it to the writer to its commit")),
       m_timestamp_age(histogram(*m_registry, "leadhook_webhook_timestamp_age_seconds",
                                 "Arrival time minus the signed timestamp")),
+      m_batch_events(&histogram(*m_registry, "leadhook_database_batch_events",
+                                "Events written by one group-commit transaction")
+                          ->Add({}, batch_buckets)),
       m_reconnects(counter(*m_registry, "leadhook_database_reconnects_total",
                            "Connections to PostgreSQL made again after one was lost")),
       m_quarantine(counter(*m_registry, "leadhook_quarantine_total",
@@ -136,6 +141,10 @@ void Metrics::observe_database(double seconds) {
 
 void Metrics::observe_timestamp_age(double seconds) {
     m_timestamp_age->Add({}, age_buckets).Observe(std::max(0.0, seconds));
+}
+
+void Metrics::observe_batch(std::size_t events) {
+    m_batch_events->Observe(static_cast<double>(events));
 }
 
 void Metrics::count_db_reconnects(std::uint64_t n) {

@@ -39,6 +39,8 @@ class Metrics {
     void count_forgery();
     /// One EventStore::record call, commit included.
     void observe_database(double seconds);
+    /// Events written by one group-commit transaction.
+    void observe_batch(std::size_t events);
     /// Arrival time minus the signed timestamp of a verified webhook.
     void observe_timestamp_age(double seconds);
     void count_db_reconnects(std::uint64_t n);
@@ -71,6 +73,7 @@ class Metrics {
     Counters* m_forgeries;
     Histograms* m_database_seconds;
     Histograms* m_timestamp_age;
+    prometheus::Histogram* m_batch_events;
     Counters* m_reconnects;
     Counters* m_quarantine;
     Counters* m_reloads;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace leadhook::storage {
 
@@ -71,6 +72,9 @@ struct StoreError {
     std::string sqlstate; ///< empty when libpq gave none (connection lost)
     std::string message;  ///< for the log; never contains payload data
 };
+
+/// One result per record of a batch, in the same order.
+using BatchResults = std::vector<Expected<Recorded, StoreError>>;
 
 /// Whether this store can take events now: for GET /api/v1/ready.
 struct Readiness {

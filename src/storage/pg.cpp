@@ -38,7 +38,7 @@ std::optional<StoreError> PgConnection::ensure_connected() {
     if (m_conn && PQstatus(m_conn.get()) == CONNECTION_OK) {
         return std::nullopt;
     }
-    m_conn.reset();
+    drop();
     if (const EpochMicros now = m_clock.now(); !m_backoff.may_try(now)) {
         return backing_off(now);
     }
@@ -98,20 +98,55 @@ StoreError PgConnection::failure(const PGresult* result) {
     return error;
 }
 
-Expected<PgResult, StoreError> PgConnection::exec(const char* sql,
-                                                  std::span<const PgParam> params) {
-    if (!m_conn) {
-        return unexpected(StoreError{StoreFailure::unavailable, "", "not connected"});
-    }
+namespace {
+
+std::vector<const char*> param_values(std::span<const PgParam> params) {
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const auto& param : params) {
         values.push_back(param ? param->c_str() : nullptr);
     }
+    return values;
+}
+
+bool succeeded(const PgResultPtr& result) {
+    const auto status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
+    return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+}
+
+} // namespace
+
+Expected<PgResult, StoreError> PgConnection::exec(const PgStatement& statement,
+                                                  std::span<const PgParam> params) {
+    if (!m_conn) {
+        return unexpected(StoreError{StoreFailure::unavailable, "", "not connected"});
+    }
+    if (!m_prepared.contains(statement.name)) {
+        PgResultPtr prepared(
+            PQprepare(m_conn.get(), statement.name, statement.sql, 0, /*paramTypes=*/nullptr));
+        if (!succeeded(prepared)) {
+            return unexpected(failure(prepared.get()));
+        }
+        m_prepared.emplace(statement.name);
+    }
+    const auto values = param_values(params);
+    PgResultPtr result(PQexecPrepared(m_conn.get(), statement.name, static_cast<int>(values.size()),
+                                      values.data(), nullptr, nullptr, /*resultFormat=*/0));
+    if (!succeeded(result)) {
+        return unexpected(failure(result.get()));
+    }
+    return PgResult(std::move(result));
+}
+
+Expected<PgResult, StoreError> PgConnection::exec(const char* sql,
+                                                  std::span<const PgParam> params) {
+    if (!m_conn) {
+        return unexpected(StoreError{StoreFailure::unavailable, "", "not connected"});
+    }
+    const auto values = param_values(params);
     PgResultPtr result(PQexecParams(m_conn.get(), sql, static_cast<int>(values.size()), nullptr,
                                     values.data(), nullptr, nullptr, /*resultFormat=*/0));
-    const auto status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    if (!succeeded(result)) {
         return unexpected(failure(result.get()));
     }
     return PgResult(std::move(result));

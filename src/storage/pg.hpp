@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -48,6 +49,13 @@ class PgResult {
     PgResultPtr m_result;
 };
 
+/// A statement prepared once per connection under its name, then only
+/// executed: no parsing or planning per call. Names are fixed and unique.
+struct PgStatement {
+    const char* name;
+    const char* sql;
+};
+
 /// The wall clock PgConnection uses unless given another (tests inject one).
 const Clock& wall_clock();
 
@@ -66,9 +74,15 @@ class PgConnection {
     bool is_connected() const { return m_conn != nullptr; }
     /// Connected, and not inside a transaction block.
     bool is_idle() const;
-    void drop() noexcept { m_conn.reset(); }
+    void drop() noexcept {
+        m_conn.reset();
+        m_prepared.clear();
+    }
 
     Expected<PgResult, StoreError> exec(const char* sql, std::span<const PgParam> params = {});
+    /// Prepares the statement on this connection the first time, then executes it.
+    Expected<PgResult, StoreError> exec(const PgStatement& statement,
+                                        std::span<const PgParam> params);
 
     /// Runs a script of several statements with no parameters (PQexec):
     /// only for the schema migrations embedded at build time, never for
@@ -87,6 +101,7 @@ class PgConnection {
     std::string m_conninfo;
     const Clock& m_clock;
     PgConnPtr m_conn;
+    std::set<std::string, std::less<>> m_prepared; ///< statement names prepared on m_conn
     Backoff m_backoff;
     std::string m_last_connect_error; ///< why the last connect failed, for the log
     bool m_attempted = false; ///< a connect was tried before: the next success is a reconnect

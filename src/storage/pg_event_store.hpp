@@ -1,21 +1,29 @@
 #pragma once
-// The PostgreSQL EventStore: one transaction per webhook that claims its
-// token in the ledger, locks the matching lead, appends the event row and
-// applies the lead-state rules; and the bounded quarantine.
+// The PostgreSQL EventStore: writes a batch of webhooks in one transaction
+// that claims their tokens in the ledger, locks the matching leads, appends
+// the event rows and applies the lead-state rules (pg_event_batch.cpp); and
+// the bounded quarantine. A BatchWriter's writer threads each own one.
+#include "storage/batch_writer.hpp"
 #include "storage/event_store.hpp"
 #include "storage/pg.hpp"
 
 #include <set>
+#include <span>
 #include <string>
 
 namespace leadhook::storage {
 
-class PgEventStore final : public EventStore {
+class PgEventStore final : public EventStore, public BatchSink {
   public:
     explicit PgEventStore(std::string conninfo, const Clock& clock = wall_clock())
         : m_conn(std::move(conninfo), clock) {}
 
+    /// A batch of one, on this store's own connection.
     Expected<Recorded, StoreError> record(const EventRecord& record) override;
+    /// One transaction for the whole batch. A transient failure answers
+    /// every record with it; a permanent one (a row the database refuses)
+    /// writes the records one by one, so that only the bad one fails.
+    BatchResults record_batch(std::span<const EventRecord* const> records) override;
     Expected<Quarantined, StoreError> quarantine(const QuarantineEntry& entry,
                                                  const QuarantineCap& cap) override;
     /// Ready when reachable and leadhook_migrations is at this build's
@@ -26,15 +34,17 @@ class PgEventStore final : public EventStore {
     std::optional<StoreError> connect() { return m_conn.ensure_connected(); }
 
     /// Reconnects after a lost connection or failed connect; any thread.
+    /// (Overrides both EventStore's and BatchSink's.)
     std::uint64_t reconnects() const override { return m_conn.reconnects(); }
 
   private:
-    std::optional<StoreError> ensure_partitions_for(const EventRecord& record);
-    Expected<Recorded, StoreError> record_once(const EventRecord& record);
-    Expected<Recorded, StoreError> seen_token(const EventRecord& record);
-    Expected<Recorded, StoreError> link_duplicate_event(const EventRecord& record);
-    Expected<Recorded, StoreError> commit_with(Recorded recorded);
-    Expected<Recorded, StoreError> rollback_with(Expected<Recorded, StoreError> result);
+    Expected<BatchResults, StoreError>
+    write_with_retries(std::span<const EventRecord* const> records);
+    Expected<BatchResults, StoreError> write_batch(std::span<const EventRecord* const> records);
+    std::optional<StoreError> ensure_partitions_for(std::span<const EventRecord* const> records);
+    Expected<BatchResults, StoreError> commit_with(BatchResults results);
+    /// Rolls back (or drops a connection that cannot) and returns the error.
+    StoreError rollback_with(StoreError error);
 
     /// The hour this worker found the quarantine full, under which cap.
     struct QuarantineFull {

@@ -6,7 +6,6 @@
 #include <charconv>
 
 namespace leadhook::storage {
-namespace {
 
 using app::LeadState;
 using nlohmann::json;
@@ -14,52 +13,89 @@ using nlohmann::json;
 // Timestamps cross the wire as integer microseconds since the epoch, so no
 // precision is lost to floating point or time-zone formatting:
 //   read:  (extract(epoch from col) * 1000000)::bigint
-//   write: timestamptz 'epoch' + $n::bigint * interval '1 microsecond'
+//   write: timestamptz 'epoch' + n * interval '1 microsecond'
+// Batches travel as one jsonb array of row objects (jsonb_to_recordset): one
+// parameter, typed by the column list, whatever the batch size. The planner
+// guesses 100 rows for such a set, and against a small table would rather
+// scan it whole than probe its index 100 times; `key = ANY(ARRAY(...))`
+// makes the index the only sensible plan at any size.
 // clang-format off
-constexpr const char* lead_columns =
-    "id, coalesce(followup_email_delivered, false), coalesce(followup_email_bounced, false),"
+#define LEADHOOK_AT(col) "timestamptz 'epoch' + " col " * interval '1 microsecond'"
+#define LEADHOOK_MICROS(col) "(extract(epoch from " col ") * 1000000)::bigint"
+
+// The leads of a batch, locked in id order so that concurrent batches (from
+// this process or another) always wait for each other in the same order.
+const PgStatement lock_leads{"leadhook_lock_leads",
+    "SELECT id, coalesce(followup_email_delivered, false), coalesce(followup_email_bounced, false),"
     " coalesce(followup_email_spam, false), coalesce(followup_email_unsub, false),"
     " coalesce(followup_email_dropped, false), coalesce(is_optout, false),"
     " coalesce(followup_email_opens, 0), coalesce(followup_email_clicks, 0),"
-    " followup_email_status,"
-    " (extract(epoch from followup_email_status_at) * 1000000)::bigint,"
-    " followup_email_open_ip, followup_email_open_device,"
-    " (extract(epoch from followup_email_open_at) * 1000000)::bigint,"
-    " followup_email_click_ip, followup_email_click_device,"
-    " (extract(epoch from followup_email_click_at) * 1000000)::bigint,"
+    " followup_email_status, " LEADHOOK_MICROS("followup_email_status_at") ","
+    " followup_email_open_ip, followup_email_open_device, " LEADHOOK_MICROS("followup_email_open_at") ","
+    " followup_email_click_ip, followup_email_click_device, " LEADHOOK_MICROS("followup_email_click_at") ","
     " dropped_reason, dropped_code, dropped_description, bounce_error, bounce_code,"
-    " (extract(epoch from webhook_last_updated) * 1000000)::bigint,"
-    " (extract(epoch from followup_email_bounced_at) * 1000000)::bigint,"
-    " (extract(epoch from followup_email_dropped_at) * 1000000)::bigint";
+    " " LEADHOOK_MICROS("webhook_last_updated") ", " LEADHOOK_MICROS("followup_email_bounced_at") ","
+    " " LEADHOOK_MICROS("followup_email_dropped_at")
+    " FROM leads WHERE id = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)::bigint))"
+    " ORDER BY id FOR UPDATE"};
 
-// The follow-up email's message id decides; the newest lead for the address
-// is the fallback. FOR UPDATE serialises concurrent events for one lead.
-const std::string find_by_message_id = std::string("SELECT ") + lead_columns +
-    " FROM leads WHERE btrim(followup_email_receipt_id, '<> ') = $1"
-    " ORDER BY followup_email_sent_date DESC NULLS LAST, id DESC LIMIT 1 FOR UPDATE";
-const std::string find_by_email = std::string("SELECT ") + lead_columns +
-    " FROM leads WHERE lower(email_addr) = lower($1)"
-    " ORDER BY followup_email_sent_date DESC NULLS LAST, id DESC LIMIT 1 FOR UPDATE";
+const PgStatement update_leads{"leadhook_update_leads",
+    "UPDATE leads SET followup_email_delivered = v.delivered, followup_email_bounced = v.bounced,"
+    " followup_email_spam = v.spam, followup_email_unsub = v.unsub,"
+    " followup_email_dropped = v.dropped, is_optout = v.optout, followup_email_opens = v.opens,"
+    " followup_email_clicks = v.clicks, followup_email_status = v.status,"
+    " followup_email_status_at = " LEADHOOK_AT("v.status_at") ","
+    " followup_email_open_ip = v.open_ip, followup_email_open_device = v.open_device,"
+    " followup_email_open_at = " LEADHOOK_AT("v.open_at") ","
+    " followup_email_click_ip = v.click_ip, followup_email_click_device = v.click_device,"
+    " followup_email_click_at = " LEADHOOK_AT("v.click_at") ","
+    " dropped_reason = v.dropped_reason, dropped_code = v.dropped_code,"
+    " dropped_description = v.dropped_description, bounce_error = v.bounce_error,"
+    " bounce_code = v.bounce_code, webhook_last_updated = " LEADHOOK_AT("v.last_updated") ","
+    " followup_email_bounced_at = " LEADHOOK_AT("v.bounce_at") ","
+    " followup_email_dropped_at = " LEADHOOK_AT("v.dropped_at")
+    " FROM jsonb_to_recordset($1::jsonb) AS v(id bigint, delivered boolean, bounced boolean,"
+    " spam boolean, unsub boolean, dropped boolean, optout boolean, opens integer, clicks integer,"
+    " status text, status_at bigint, open_ip text, open_device text, open_at bigint,"
+    " click_ip text, click_device text, click_at bigint, dropped_reason text, dropped_code text,"
+    " dropped_description text, bounce_error text, bounce_code text, last_updated bigint,"
+    " bounce_at bigint, dropped_at bigint)"
+    " WHERE leads.id = v.id"
+    " AND leads.id = ANY(ARRAY(SELECT (x->>'id')::bigint FROM jsonb_array_elements($1::jsonb) x))"};
 
-} // namespace
+// The events of a batch that are not already stored (Mailgun's (id,
+// timestamp) is unique; the first of the batch wins), their payloads in the
+// table with the shorter retention, and each token's ledger row learns which
+// event and lead it produced. Returns the tokens whose event was written.
+const PgStatement insert_events{"leadhook_insert_events",
+    "WITH input AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(i integer, lead_id bigint,"
+    " event_type text, mailgun_event text, severity text, reason text, recipient text,"
+    " message_id text, mailgun_event_id text, event_time bigint, received_at bigint, domain text,"
+    " ip text, country text, region text, city text, device_type text, client_type text,"
+    " client_name text, client_os text, user_agent text, bot text, url text, code text,"
+    " error text, description text, tags jsonb, user_variables jsonb, token text,"
+    " signature text, body_format text, route text, signing_key_label text, payload jsonb)),"
+    " event AS (INSERT INTO lead_email_events (lead_id, event_type, mailgun_event, severity,"
+    " reason, recipient, message_id, mailgun_event_id, event_time, received_at, domain, ip,"
+    " country, region, city, device_type, client_type, client_name, client_os, user_agent, bot,"
+    " url, code, error, description, tags, user_variables, token, signature, body_format, route,"
+    " signing_key_label) SELECT lead_id, event_type, mailgun_event, severity, reason, recipient,"
+    " message_id, mailgun_event_id, " LEADHOOK_AT("event_time") ", " LEADHOOK_AT("received_at") ","
+    " domain, ip, country, region, city, device_type, client_type, client_name, client_os,"
+    " user_agent, bot, url, code, error, description,"
+    " ARRAY(SELECT jsonb_array_elements_text(tags)), user_variables, token, signature,"
+    " body_format, route, signing_key_label FROM input ORDER BY i"
+    " ON CONFLICT (mailgun_event_id, event_time) WHERE mailgun_event_id IS NOT NULL DO NOTHING"
+    " RETURNING id, lead_id, token, event_time, received_at),"
+    " payload AS (INSERT INTO lead_email_event_payloads (event_id, event_time, received_at,"
+    " payload) SELECT event.id, event.event_time, event.received_at, input.payload"
+    " FROM event JOIN input USING (token))"
+    " UPDATE webhook_tokens t SET event_id = event.id, lead_id = event.lead_id FROM event"
+    " WHERE t.token = event.token AND t.token = ANY(ARRAY(SELECT token FROM input))"
+    " RETURNING t.token"};
 
-const char* const update_lead =
-    "UPDATE leads SET followup_email_delivered = $2, followup_email_bounced = $3,"
-    " followup_email_spam = $4, followup_email_unsub = $5, followup_email_dropped = $6,"
-    " is_optout = $7, followup_email_opens = $8, followup_email_clicks = $9,"
-    " followup_email_status = $10,"
-    " followup_email_status_at = timestamptz 'epoch' + $11::bigint * interval '1 microsecond',"
-    " followup_email_open_ip = $12, followup_email_open_device = $13,"
-    " followup_email_open_at = timestamptz 'epoch' + $14::bigint * interval '1 microsecond',"
-    " followup_email_click_ip = $15, followup_email_click_device = $16,"
-    " followup_email_click_at = timestamptz 'epoch' + $17::bigint * interval '1 microsecond',"
-    " dropped_reason = $18, dropped_code = $19, dropped_description = $20,"
-    " bounce_error = $21, bounce_code = $22,"
-    " webhook_last_updated = timestamptz 'epoch' + $23::bigint * interval '1 microsecond',"
-    " followup_email_bounced_at = timestamptz 'epoch' + $24::bigint * interval '1 microsecond',"
-    " followup_email_dropped_at = timestamptz 'epoch' + $25::bigint * interval '1 microsecond'"
-    " WHERE id = $1";
-
+#undef LEADHOOK_AT
+#undef LEADHOOK_MICROS
 // clang-format on
 
 PgParam text(std::string_view value) {
@@ -69,17 +105,17 @@ PgParam number(long long value) {
     return std::to_string(value);
 }
 PgParam bytea(std::string_view bytes) {
-    return "\\x" +
-           to_hex(std::span(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()));
+    return "\\x" + to_hex(bytes);
+}
+
+json json_text(std::string_view value) {
+    return value.empty() ? json(nullptr) : json(to_storable_utf8(value));
 }
 
 namespace {
 
-PgParam flag(bool value) {
-    return value ? "true" : "false";
-}
-PgParam micros(const std::optional<EpochMicros>& t) {
-    return t ? number(*t) : PgParam{};
+json json_micros(const std::optional<EpochMicros>& t) {
+    return t ? json(*t) : json(nullptr);
 }
 
 /// JSON that jsonb accepts: valid UTF-8 and no NUL, in keys and strings alike.
@@ -103,14 +139,11 @@ json storable(const json& value) {
     }
     return value;
 }
-PgParam json_param(const json& value) {
-    return storable(value).dump();
-}
 
-std::optional<EpochMicros> micros_at(const PgResult& r, int col) {
+std::optional<EpochMicros> micros_at(const PgResult& r, int row, int col) {
     long long value = 0;
-    const auto s = r.text(0, col);
-    if (r.is_null(0, col) ||
+    const auto s = r.text(row, col);
+    if (r.is_null(row, col) ||
         std::from_chars(s.data(), s.data() + s.size(), value).ec != std::errc{}) {
         return std::nullopt;
     }
@@ -119,102 +152,81 @@ std::optional<EpochMicros> micros_at(const PgResult& r, int col) {
 
 } // namespace
 
-LeadState read_lead(const PgResult& r) {
-    auto str = [&](int col) { return std::string(r.text(0, col)); };
-    auto boolean = [&](int col) { return r.text(0, col) == "t"; };
-    auto integer = [&](int col) { return static_cast<int>(micros_at(r, col).value_or(0)); };
-    return LeadState{boolean(1),       boolean(2),       boolean(3),       boolean(4),
-                     boolean(5),       boolean(6),       integer(7),       integer(8),
-                     str(9),           micros_at(r, 10), str(11),          str(12),
-                     micros_at(r, 13), str(14),          str(15),          micros_at(r, 16),
-                     str(17),          str(18),          str(19),          str(20),
-                     str(21),          micros_at(r, 22), micros_at(r, 23), micros_at(r, 24)};
+LeadState read_lead(const PgResult& r, int row) {
+    auto str = [&](int col) { return std::string(r.text(row, col)); };
+    auto boolean = [&](int col) { return r.text(row, col) == "t"; };
+    auto integer = [&](int col) { return static_cast<int>(micros_at(r, row, col).value_or(0)); };
+    auto at = [&](int col) { return micros_at(r, row, col); };
+    return LeadState{boolean(1), boolean(2), boolean(3), boolean(4), boolean(5), boolean(6),
+                     integer(7), integer(8), str(9),     at(10),     str(11),    str(12),
+                     at(13),     str(14),    str(15),    at(16),     str(17),    str(18),
+                     str(19),    str(20),    str(21),    at(22),     at(23),     at(24)};
 }
 
-std::array<PgParam, 25> lead_params(std::int64_t id, const LeadState& s) {
-    return {number(id),
-            flag(s.delivered),
-            flag(s.bounced),
-            flag(s.spam),
-            flag(s.unsub),
-            flag(s.dropped),
-            flag(s.optout),
-            number(s.opens),
-            number(s.clicks),
-            text(s.status),
-            micros(s.status_at),
-            text(s.open_ip),
-            text(s.open_device),
-            micros(s.open_at),
-            text(s.click_ip),
-            text(s.click_device),
-            micros(s.click_at),
-            text(s.dropped_reason),
-            text(s.dropped_code),
-            text(s.dropped_description),
-            text(s.bounce_error),
-            text(s.bounce_code),
-            micros(s.last_updated),
-            micros(s.bounce_at),
-            micros(s.dropped_at)};
+json lead_row(std::int64_t id, const LeadState& s) {
+    return {{"id", id},
+            {"delivered", s.delivered},
+            {"bounced", s.bounced},
+            {"spam", s.spam},
+            {"unsub", s.unsub},
+            {"dropped", s.dropped},
+            {"optout", s.optout},
+            {"opens", s.opens},
+            {"clicks", s.clicks},
+            {"status", json_text(s.status)},
+            {"status_at", json_micros(s.status_at)},
+            {"open_ip", json_text(s.open_ip)},
+            {"open_device", json_text(s.open_device)},
+            {"open_at", json_micros(s.open_at)},
+            {"click_ip", json_text(s.click_ip)},
+            {"click_device", json_text(s.click_device)},
+            {"click_at", json_micros(s.click_at)},
+            {"dropped_reason", json_text(s.dropped_reason)},
+            {"dropped_code", json_text(s.dropped_code)},
+            {"dropped_description", json_text(s.dropped_description)},
+            {"bounce_error", json_text(s.bounce_error)},
+            {"bounce_code", json_text(s.bounce_code)},
+            {"last_updated", json_micros(s.last_updated)},
+            {"bounce_at", json_micros(s.bounce_at)},
+            {"dropped_at", json_micros(s.dropped_at)}};
 }
 
-std::array<PgParam, 33> event_params(const EventRecord& r, std::optional<std::int64_t> lead) {
+json event_row(int index, const EventRecord& r, std::optional<std::int64_t> lead) {
     const auto& e = r.event;
-    return {lead ? number(*lead) : PgParam{},
-            text(mailgun::to_string(e.type)),
-            text(e.mailgun_event),
-            text(e.severity),
-            text(e.reason),
-            text(e.recipient),
-            text(e.message_id),
-            text(e.mailgun_event_id),
-            number(r.event_time),
-            number(r.received_at),
-            text(e.domain),
-            text(e.ip),
-            text(e.country),
-            text(e.region),
-            text(e.city),
-            text(e.device_type),
-            text(e.client_type),
-            text(e.client_name),
-            text(e.client_os),
-            text(e.user_agent),
-            text(e.bot),
-            text(e.url),
-            text(e.code),
-            text(e.error),
-            text(e.description),
-            json_param(e.tags),
-            json_param(e.user_variables),
-            text(r.token),
-            text(r.signature),
-            text(mailgun::to_string(e.format)),
-            text(r.route),
-            json_param(e.payload),
-            text(r.key_label)};
-}
-
-Expected<std::optional<PgResult>, StoreError> find_lead(PgConnection& conn,
-                                                        const mailgun::Event& event) {
-    const std::array<std::pair<const std::string*, const std::string*>, 2> lookups{{
-        {&find_by_message_id, &event.message_id},
-        {&find_by_email, &event.recipient},
-    }};
-    for (const auto& [sql, key] : lookups) {
-        if (key->empty()) {
-            continue;
-        }
-        auto found = conn.exec(sql->c_str(), std::array{text(*key)});
-        if (!found) {
-            return unexpected(found.error());
-        }
-        if (found->rows() == 1) {
-            return std::optional<PgResult>(std::move(found).value());
-        }
-    }
-    return std::optional<PgResult>{};
+    return {{"i", index},
+            {"lead_id", lead ? json(*lead) : json(nullptr)},
+            {"event_type", json_text(mailgun::to_string(e.type))},
+            {"mailgun_event", json_text(e.mailgun_event)},
+            {"severity", json_text(e.severity)},
+            {"reason", json_text(e.reason)},
+            {"recipient", json_text(e.recipient)},
+            {"message_id", json_text(e.message_id)},
+            {"mailgun_event_id", json_text(e.mailgun_event_id)},
+            {"event_time", r.event_time},
+            {"received_at", r.received_at},
+            {"domain", json_text(e.domain)},
+            {"ip", json_text(e.ip)},
+            {"country", json_text(e.country)},
+            {"region", json_text(e.region)},
+            {"city", json_text(e.city)},
+            {"device_type", json_text(e.device_type)},
+            {"client_type", json_text(e.client_type)},
+            {"client_name", json_text(e.client_name)},
+            {"client_os", json_text(e.client_os)},
+            {"user_agent", json_text(e.user_agent)},
+            {"bot", json_text(e.bot)},
+            {"url", json_text(e.url)},
+            {"code", json_text(e.code)},
+            {"error", json_text(e.error)},
+            {"description", json_text(e.description)},
+            {"tags", storable(e.tags)},
+            {"user_variables", storable(e.user_variables)},
+            {"token", json_text(r.token)},
+            {"signature", json_text(r.signature)},
+            {"body_format", json_text(mailgun::to_string(e.format))},
+            {"route", json_text(r.route)},
+            {"signing_key_label", json_text(r.key_label)},
+            {"payload", storable(e.payload)}};
 }
 
 } // namespace leadhook::storage

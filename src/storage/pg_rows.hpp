@@ -1,30 +1,41 @@
 #pragma once
 // The leads and lead_email_events rows as libpq parameters and results: the
-// column lists, their mapping to LeadState and Event, and the lead lookup.
+// column lists of a batch's statements and their mapping to LeadState and
+// EventRecord.
 #include "app/lead_state.hpp"
 #include "storage/event_store.hpp"
 #include "storage/pg.hpp"
 
-#include <array>
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <string_view>
 
 namespace leadhook::storage {
 
+/// NULL for empty; otherwise valid UTF-8 without NUL, as PostgreSQL text needs.
 PgParam text(std::string_view value);
 PgParam number(long long value);
 /// bytea in PostgreSQL's hex input format.
 PgParam bytea(std::string_view bytes);
+/// text()'s rule as a JSON value: null for empty.
+nlohmann::json json_text(std::string_view value);
 
-app::LeadState read_lead(const PgResult& r);
-std::array<PgParam, 25> lead_params(std::int64_t id, const app::LeadState& s);
-std::array<PgParam, 33> event_params(const EventRecord& r, std::optional<std::int64_t> lead);
+/// $1: a jsonb array of lead ids. Rows: id, then the LeadState columns.
+extern const PgStatement lock_leads;
+/// $1: a jsonb array of lead_row() objects.
+extern const PgStatement update_leads;
+/// $1: a jsonb array of event_row() objects, tokens unique. Returns the token
+/// of each event written (those not returned were already stored).
+extern const PgStatement insert_events;
 
-/// The lead this event is about, locked FOR UPDATE: by the follow-up email's
-/// message id, else by address. nullopt when none matches.
-Expected<std::optional<PgResult>, StoreError> find_lead(PgConnection& conn,
-                                                        const mailgun::Event& event);
-
-extern const char* const update_lead;
+/// Row `row` of a lock_leads result.
+app::LeadState read_lead(const PgResult& r, int row);
+nlohmann::json lead_row(std::int64_t id, const app::LeadState& s);
+/// `index`: the event's place in the batch; the first of two copies of a
+/// Mailgun event is the one written.
+nlohmann::json event_row(int index, const EventRecord& r, std::optional<std::int64_t> lead);
 
 } // namespace leadhook::storage

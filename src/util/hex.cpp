@@ -15,6 +15,10 @@ int hex_digit_value(char c) {
     return -1;
 }
 
+std::string to_hex(std::string_view bytes) {
+    return to_hex(std::span(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()));
+}
+
 std::string to_hex(std::span<const unsigned char> bytes) {
     static constexpr char digits[] = "0123456789abcdef";
     std::string out;

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Integration: SIGTERM under load, through nginx -> leadhook -> PostgreSQL.
 
-A psql session holds a lead's row lock, so every worker's request waits
-inside its transaction; more requests queue behind them. Then SIGTERM:
+A psql session holds a lead's row lock, so the group-commit writer's
+transaction waits on it and every worker waits on the writer; more requests
+queue behind them. Then SIGTERM:
 - released in time, every request leadhook had accepted is answered 200 and
   stored, the queued ones are refused (502, nothing stored: Mailgun retries)
   and leadhook exits 0;
@@ -49,6 +50,13 @@ class DrainTestCase(unittest.TestCase):
         return int(self.stack.scalar(
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'leadhook'"
             " AND wait_event_type = 'Lock'"))
+
+    def wait_for_every_worker_blocked(self):
+        """Workers hand their events to the group-commit writers, so it is a
+        writer that waits on the row lock, the workers on the writer; once one
+        waits, the rest of the concurrent posts settle in shortly."""
+        self.wait_for("a writer waits on the row lock", lambda: self.waiting_on_lock() >= 1)
+        time.sleep(1.0)
 
     def event_count(self):
         return int(self.stack.scalar("SELECT count(*) FROM lead_email_events"))
@@ -100,8 +108,7 @@ class DrainInTimeTests(DrainTestCase):
         before = self.event_count()
         threads, replies = self.post_in_background(email, WORKERS + QUEUED)
         try:
-            self.wait_for("every worker waits on the row lock",
-                          lambda: self.waiting_on_lock() == WORKERS)
+            self.wait_for_every_worker_blocked()
             time.sleep(0.3)  # the rest reach nginx and leadhook's socket queue
             os.kill(self.pid, signal.SIGTERM)
             time.sleep(0.5)
@@ -136,8 +143,7 @@ class DrainTimeoutTests(DrainTestCase):
         before = self.event_count()
         threads, replies = self.post_in_background(email, WORKERS)
         try:
-            self.wait_for("every worker waits on the row lock",
-                          lambda: self.waiting_on_lock() == WORKERS)
+            self.wait_for_every_worker_blocked()
             started = time.time()
             os.kill(self.pid, signal.SIGTERM)
             self.wait_for("leadhook gives up", self.leadhook_exited, seconds=10)

@@ -182,7 +182,7 @@ class SystemdTests(unittest.TestCase):
         proc = self.start([BIN, "serve"], env)
         ready = notify.wait_for("READY")
         self.assertEqual(ready["READY"], "1")
-        self.assertEqual(ready["STATUS"], "serving on unix:%s, 2 workers" % sock)
+        self.assertEqual(ready["STATUS"], "serving on unix:%s, 2 workers, 2 writers" % sock)
         self.assertEqual(fastcgi_get(sock, "/api/v1/health")[0], "Status: 200 OK")
         # WatchdogSec=2s: a ping every second while the workers are alive.
         self.assertEqual(notify.wait_for("WATCHDOG", timeout=5)["WATCHDOG"], "1")
@@ -192,7 +192,7 @@ class SystemdTests(unittest.TestCase):
         reloading = notify.wait_for("RELOADING")
         self.assertEqual(reloading["RELOADING"], "1")
         self.assertIn("MONOTONIC_USEC", reloading)
-        self.assertEqual(notify.wait_for("READY")["STATUS"], "serving on unix:%s, 2 workers" % sock)
+        self.assertEqual(notify.wait_for("READY")["STATUS"], "serving on unix:%s, 2 workers, 2 writers" % sock)
 
         with open(keys, "w") as f:
             f.write("# no key left\n")

@@ -1,0 +1,295 @@
+// PgEventStore's writes: a batch of events in one transaction, with
+// set-based statements whose number does not grow with the batch.
+#include "storage/batch_plan.hpp"
+#include "storage/pg_event_store.hpp"
+#include "storage/pg_rows.hpp"
+#include "util/hex.hpp"
+
+#include <array>
+#include <map>
+#include <set>
+
+namespace leadhook::storage {
+namespace {
+
+using nlohmann::json;
+
+// clang-format off
+// Claims the batch's new tokens, in token order so that two batches sharing
+// tokens wait for each other instead of deadlocking. A token another
+// transaction holds waits here until that one commits (then it is not
+// returned) or aborts.
+constexpr PgStatement claim_tokens{"leadhook_claim_tokens",
+    "INSERT INTO webhook_tokens (token, body_sha256, signed_at, received_at, key_label)"
+    " SELECT token, decode(sha256, 'hex'),"
+    " timestamptz 'epoch' + signed_at * interval '1 microsecond',"
+    " timestamptz 'epoch' + received_at * interval '1 microsecond', key_label"
+    " FROM jsonb_to_recordset($1::jsonb) AS r(token text, sha256 text, signed_at bigint,"
+    " received_at bigint, key_label text)"
+    " ORDER BY token ON CONFLICT (token) DO NOTHING RETURNING token"};
+
+constexpr PgStatement read_ledger{"leadhook_read_ledger",
+    "SELECT token, encode(body_sha256, 'hex'), lead_id FROM webhook_tokens"
+    " WHERE token = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))"};
+
+// The lead each event is about: by the follow-up email's message id, else
+// the newest lead for the address. Locked afterwards, in id order.
+constexpr PgStatement resolve_leads{"leadhook_resolve_leads",
+    "SELECT k.i, coalesce(m.id, e.id) FROM jsonb_to_recordset($1::jsonb)"
+    " AS k(i integer, message_id text, recipient text)"
+    " LEFT JOIN LATERAL (SELECT id FROM leads"
+    " WHERE btrim(followup_email_receipt_id, '<> ') = k.message_id"
+    " ORDER BY followup_email_sent_date DESC NULLS LAST, id DESC LIMIT 1) m ON true"
+    " LEFT JOIN LATERAL (SELECT id FROM leads"
+    " WHERE m.id IS NULL AND lower(email_addr) = lower(k.recipient)"
+    " ORDER BY followup_email_sent_date DESC NULLS LAST, id DESC LIMIT 1) e ON true"};
+
+// A second delivery of a stored Mailgun event: its token points at the
+// original, so a retry of that request is answered the same way.
+constexpr PgStatement link_to_originals{"leadhook_link_to_originals",
+    "UPDATE webhook_tokens t SET event_id = o.id, lead_id = o.lead_id"
+    " FROM jsonb_to_recordset($1::jsonb) AS k(token text, mailgun_event_id text, event_time bigint)"
+    " JOIN lead_email_events o ON o.mailgun_event_id = k.mailgun_event_id"
+    " AND o.event_time = timestamptz 'epoch' + k.event_time * interval '1 microsecond'"
+    " WHERE t.token = k.token"
+    " AND t.token = ANY(ARRAY(SELECT x->>'token' FROM jsonb_array_elements($1::jsonb) x))"
+    " RETURNING t.token, o.lead_id"};
+// clang-format on
+
+std::optional<std::int64_t> id_at(const PgResult& r, int row, int col) {
+    if (r.is_null(row, col)) {
+        return std::nullopt;
+    }
+    return std::stoll(std::string(r.text(row, col)));
+}
+
+std::array<PgParam, 1> rows_param(const json& rows) {
+    return {rows.dump()};
+}
+
+/// The statements of one batch's transaction, in order; each returns the
+/// error that ends it, if any.
+class BatchTransaction {
+  public:
+    BatchTransaction(PgConnection& conn, std::span<const EventRecord* const> records)
+        : m_conn(conn), m_batch(records) {}
+
+    std::optional<StoreError> run() {
+        if (auto error = claim()) {
+            return error;
+        }
+        if (auto error = judge_used_tokens()) {
+            return error;
+        }
+        if (!any_claimed()) {
+            return std::nullopt;
+        }
+        for (auto step : {&BatchTransaction::find_leads, &BatchTransaction::lock_leads,
+                          &BatchTransaction::append_events, &BatchTransaction::link_repeats,
+                          &BatchTransaction::update_leads}) {
+            if (auto error = (this->*step)()) {
+                return error;
+            }
+        }
+        return std::nullopt;
+    }
+
+    BatchResults results() const { return m_batch.outcomes(); }
+
+  private:
+    bool any_claimed() {
+        bool any = false;
+        m_batch.for_each_new([&any](std::size_t, BatchItem&) { any = true; });
+        return any;
+    }
+
+    std::optional<StoreError> claim() {
+        json rows = json::array();
+        auto& items = m_batch.items();
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            if (m_batch.is_owner(i)) {
+                const EventRecord& r = *items[i].record;
+                rows.push_back({{"token", items[i].token},
+                                {"sha256", to_hex(r.body_sha256)},
+                                {"signed_at", r.signed_at},
+                                {"received_at", r.received_at},
+                                {"key_label", json_text(r.key_label)}});
+            }
+        }
+        auto claimed = m_conn.exec(claim_tokens, rows_param(rows));
+        if (!claimed) {
+            return claimed.error();
+        }
+        for (int row = 0; row < claimed->rows(); ++row) {
+            if (BatchItem* owner = m_batch.owner_of(claimed->text(row, 0))) {
+                owner->claimed = true;
+            }
+        }
+        return std::nullopt;
+    }
+
+    /// Tokens already in the ledger: their requests are duplicates or forgeries.
+    std::optional<StoreError> judge_used_tokens() {
+        json tokens = json::array();
+        auto& items = m_batch.items();
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            if (m_batch.is_owner(i) && !items[i].claimed) {
+                tokens.push_back(items[i].token);
+            }
+        }
+        if (tokens.empty()) {
+            return std::nullopt;
+        }
+        auto entries = m_conn.exec(read_ledger, rows_param(tokens));
+        if (!entries) {
+            return entries.error();
+        }
+        for (int row = 0; row < entries->rows(); ++row) {
+            m_batch.add_ledger_entry(
+                std::string(entries->text(row, 0)),
+                LedgerEntry{std::string(entries->text(row, 1)), id_at(*entries, row, 2)});
+        }
+        return std::nullopt;
+    }
+
+    std::optional<StoreError> find_leads() {
+        json rows = json::array();
+        m_batch.for_each_new([&rows](std::size_t i, BatchItem& item) {
+            const auto& event = item.record->event;
+            rows.push_back({{"i", i},
+                            {"message_id", json_text(event.message_id)},
+                            {"recipient", json_text(event.recipient)}});
+        });
+        auto found = m_conn.exec(resolve_leads, rows_param(rows));
+        if (!found) {
+            return found.error();
+        }
+        auto& items = m_batch.items();
+        for (int row = 0; row < found->rows(); ++row) {
+            const auto i = std::stoul(std::string(found->text(row, 0)));
+            if (i < items.size()) {
+                items[i].lead_id = id_at(*found, row, 1);
+            }
+        }
+        return std::nullopt;
+    }
+
+    std::optional<StoreError> lock_leads() {
+        std::set<std::int64_t> ids;
+        m_batch.for_each_new([&ids](std::size_t, BatchItem& item) {
+            if (item.lead_id) {
+                ids.insert(*item.lead_id);
+            }
+        });
+        if (ids.empty()) {
+            return std::nullopt;
+        }
+        auto locked = m_conn.exec(storage::lock_leads, rows_param(json(ids)));
+        if (!locked) {
+            return locked.error();
+        }
+        for (int row = 0; row < locked->rows(); ++row) {
+            m_leads[*id_at(*locked, row, 0)] = read_lead(*locked, row);
+        }
+        // A lead deleted since it was found: the event is stored unmatched.
+        m_batch.for_each_new([this](std::size_t, BatchItem& item) {
+            if (item.lead_id && !m_leads.contains(*item.lead_id)) {
+                item.lead_id.reset();
+            }
+        });
+        return std::nullopt;
+    }
+
+    std::optional<StoreError> append_events() {
+        json rows = json::array();
+        m_batch.for_each_new([&rows](std::size_t i, BatchItem& item) {
+            rows.push_back(event_row(static_cast<int>(i), *item.record, item.lead_id));
+        });
+        auto inserted = m_conn.exec(insert_events, rows_param(rows));
+        if (!inserted) {
+            return inserted.error();
+        }
+        for (int row = 0; row < inserted->rows(); ++row) {
+            if (BatchItem* owner = m_batch.owner_of(inserted->text(row, 0))) {
+                owner->written = true;
+            }
+        }
+        return std::nullopt;
+    }
+
+    /// New tokens for Mailgun events stored before (or earlier in this batch).
+    std::optional<StoreError> link_repeats() {
+        json rows = json::array();
+        m_batch.for_each_new([&rows](std::size_t, BatchItem& item) {
+            if (!item.written) {
+                item.lead_id.reset(); // the original's lead, if any, comes from the link
+                rows.push_back(
+                    {{"token", item.token},
+                     {"mailgun_event_id", json_text(item.record->event.mailgun_event_id)},
+                     {"event_time", item.record->event_time}});
+            }
+        });
+        if (rows.empty()) {
+            return std::nullopt;
+        }
+        auto linked = m_conn.exec(link_to_originals, rows_param(rows));
+        if (!linked) {
+            return linked.error();
+        }
+        for (int row = 0; row < linked->rows(); ++row) {
+            if (BatchItem* owner = m_batch.owner_of(linked->text(row, 0))) {
+                owner->lead_id = id_at(*linked, row, 1);
+            }
+        }
+        return std::nullopt;
+    }
+
+    /// The lead-state rules, event by event in arrival order; each changed
+    /// lead written once.
+    std::optional<StoreError> update_leads() {
+        std::set<std::int64_t> changed;
+        m_batch.for_each_new([this, &changed](std::size_t, BatchItem& item) {
+            const auto lead =
+                item.written && item.lead_id ? m_leads.find(*item.lead_id) : m_leads.end();
+            const EventRecord& r = *item.record;
+            if (lead != m_leads.end() &&
+                app::apply_event(lead->second, r.event, r.event_time, r.received_at)) {
+                changed.insert(lead->first);
+            }
+        });
+        if (changed.empty()) {
+            return std::nullopt;
+        }
+        json rows = json::array();
+        for (const std::int64_t id : changed) {
+            rows.push_back(lead_row(id, m_leads[id]));
+        }
+        if (auto updated = m_conn.exec(storage::update_leads, rows_param(rows)); !updated) {
+            return updated.error();
+        }
+        return std::nullopt;
+    }
+
+    PgConnection& m_conn;
+    BatchPlan m_batch;
+    std::map<std::int64_t, app::LeadState> m_leads;
+};
+
+} // namespace
+
+Expected<BatchResults, StoreError>
+PgEventStore::write_batch(std::span<const EventRecord* const> records) {
+    if (auto error = ensure_partitions_for(records)) {
+        return unexpected(*error);
+    }
+    if (auto begun = m_conn.exec("BEGIN"); !begun) {
+        return unexpected(begun.error());
+    }
+    BatchTransaction transaction(m_conn, records);
+    if (auto error = transaction.run()) {
+        return unexpected(rollback_with(*error));
+    }
+    return commit_with(transaction.results());
+}
+
+} // namespace leadhook::storage
