@@ -21,7 +21,9 @@ namespace leadhook::config {
 struct Config {
     std::string listen = "unix:/run/leadhook/leadhook.sock"; ///< unix:/path or host:port
     unsigned socket_mode = 0660;                             ///< permissions of a unix socket
-    int threads = 8;            ///< workers, each with its own DB connection
+    /// Requests handled at once. A worker holds no database connection: it
+    /// hands its event to the writers and waits for the commit.
+    int threads = 32;
     int writers = 2;            ///< group-commit writer threads, each with its own DB connection
     int batch_max_events = 256; ///< events per group-commit transaction at most
     std::size_t max_body_bytes = 25u << 20;        ///< legacy bounces carry attachments

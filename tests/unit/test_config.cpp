@@ -21,7 +21,9 @@ void check_defaults(const Config& c) {
     BOOST_TEST(c.listen == "unix:/run/leadhook/leadhook.sock");
     BOOST_TEST(c.listen == d.listen);
     BOOST_TEST(c.socket_mode == 0660u);
-    BOOST_TEST(c.threads == 8);
+    BOOST_TEST(c.threads == 32);
+    BOOST_TEST(c.writers == 2);
+    BOOST_TEST(c.batch_max_events == 256);
     BOOST_TEST(c.max_body_bytes == 26214400u);
     BOOST_TEST(c.database_url == "");
     BOOST_TEST(c.signing_keys.empty());
@@ -129,6 +131,8 @@ BOOST_AUTO_TEST_CASE(environment_overrides) {
                                  {"LEADHOOK_SIGNING_KEYS", " k1 , k2,,\tk3 ,"},
                                  {"LEADHOOK_SIGNING_KEY_FILE", "/run/keys"},
                                  {"LEADHOOK_THREADS", "16"},
+                                 {"LEADHOOK_WRITERS", "3"},
+                                 {"LEADHOOK_BATCH_MAX_EVENTS", "64"},
                                  {"LEADHOOK_MAX_BODY_BYTES", "2048"},
                                  {"LEADHOOK_SOCKET_MODE", "0640"},
                                  {"LEADHOOK_MAX_AGE_SECONDS", "600"},
@@ -145,6 +149,8 @@ BOOST_AUTO_TEST_CASE(environment_overrides) {
                boost::test_tools::per_element());
     BOOST_TEST(c->signing_key_file == "/run/keys");
     BOOST_TEST(c->threads == 16);
+    BOOST_TEST(c->writers == 3);
+    BOOST_TEST(c->batch_max_events == 64);
     BOOST_TEST(c->max_body_bytes == 2048u);
     BOOST_TEST(c->socket_mode == 0640u);
     BOOST_TEST(c->max_age_seconds == 600);
@@ -247,7 +253,9 @@ BOOST_AUTO_TEST_CASE(describe_never_shows_a_key_or_the_database_url) {
         test::contains(line, "signing_keys=[sha256:1a2b3c4d, 2026-q3 until 2026-12-31T00:00:00Z]"));
     BOOST_TEST(test::contains(line, "socket_mode=0660"));
     BOOST_TEST(test::contains(line, "listen=unix:/run/leadhook/leadhook.sock"));
-    BOOST_TEST(test::contains(line, "threads=8"));
+    BOOST_TEST(test::contains(line, "threads=32"));
+    BOOST_TEST(test::contains(line, "writers=2"));
+    BOOST_TEST(test::contains(line, "batch_max_events=256"));
     BOOST_TEST(test::contains(line, "database=(set)"));
     for (std::string_view setting :
          {"max_body_bytes=26214400", "max_age_seconds=86400", "max_future_skew_seconds=300",

@@ -24,6 +24,8 @@ BOOST_AUTO_TEST_CASE(ranges_are_checked_wherever_a_setting_comes_from) {
     };
     const std::vector<Range> ranges{
         {"threads", "LEADHOOK_THREADS", 1, 1024},
+        {"writers", "LEADHOOK_WRITERS", 1, 64},
+        {"batch_max_events", "LEADHOOK_BATCH_MAX_EVENTS", 1, 10000},
         {"max_body_bytes", "LEADHOOK_MAX_BODY_BYTES", 1024, 1LL << 30},
         {"max_age_seconds", "LEADHOOK_MAX_AGE_SECONDS", 60, 604800, true},
         {"max_future_skew_seconds", "LEADHOOK_MAX_FUTURE_SKEW_SECONDS", 0, 3600},
