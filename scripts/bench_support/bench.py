@@ -328,6 +328,31 @@ def soak_section(w, soak):
           + ", ".join(f"{t}: {kib / 1024:.1f}" for t, kib in s["rss_series"]) + ".\n")
 
 
+def compare_section(w, meta, rows):
+    """--compare-rev: this tree and another revision, alternating on one stack."""
+    old = [r for r in rows if r["kind"] == "compare"]
+    new = [r for r in rows if r["kind"] == "current"]
+    if not old or not new:
+        return
+    w("## Side by side with another revision\n")
+    w(f"leadhook built from {meta['compare']} and this tree, restarted in turn on the same stack and "
+      f"database, {len(new)} alternating pair(s) of {new[0]['seconds']} s at 64 connections, fresh bodies "
+      "each run. Median, min–max in parentheses.\n")
+    w("| binary | requests/s | p50 ms | p99 ms | non-2xx | socket errors | peak RSS MiB |")
+    w("|---|---|---|---|---|---|---|")
+    for label, rs in (("revision " + meta["compare"].split(" ")[0], old), ("this tree", new)):
+        w(f"| {label} | {rng([r['rps'] for r in rs], lambda v: f'{v:.0f}')} "
+          f"| {rng([r['p50_us'] for r in rs], fmt_ms)} | {rng([r['p99_us'] for r in rs], fmt_ms)} "
+          f"| {sum(r['non2xx'] for r in rs)} | {sum(r['socket_errors'] for r in rs)} "
+          f"| {max(r['peak_rss_kib'] for r in rs) / 1024:.1f} |")
+    ratios = [n["rps"] / o["rps"] for o, n in zip(old, new) if o["rps"] > 0]
+    med = lambda k, rs: statistics.median([r[k] for r in rs])
+    w("")
+    w(f"This tree / revision: requests/s {statistics.median(ratios):.2f}× (pairs: "
+      f"{', '.join(f'{x:.2f}' for x in ratios)}); p50 {med('p50_us', new) / med('p50_us', old):.2f}×, "
+      f"p99 {med('p99_us', new) / med('p99_us', old):.2f}× (lower is better).\n")
+
+
 def cmd_report(a):
     rows = [json.loads(line) for line in open(a.results) if line.strip()]
     meta = json.load(open(a.meta))
@@ -407,6 +432,7 @@ def cmd_report(a):
           f"{sum(r['socket_errors'] for r in hmac_runs)} socket errors, "
           f"{sum(r['exhausted'] for r in hmac_runs)} pool exhausted; its peak VmRSS "
           f"{max(r['peak_rss_kib'] for r in hmac_runs) / 1024:.1f} MiB.\n")
+    compare_section(w, meta, rows)
     targets_section(w, meta, runs, hmac_runs, idle, soak, conns)
     if soak:
         soak_section(w, soak)
