@@ -5,6 +5,14 @@
 -- Usage: wrk ... -s bench.lua URL -- BODIES_DIR RESULT_FILE
 
 local next_id = 1
+
+-- Pacing (scripts/soak): each connection waits this long between requests.
+local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "") or 0
+if delay_ms > 0 then
+  function delay()
+    return delay_ms
+  end
+end
 local threads = {}
 
 function setup(thread)
