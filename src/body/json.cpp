@@ -1,9 +1,24 @@
 #include "body/json.hpp"
 
+#include <algorithm>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
 namespace leadhook::body {
 namespace {
 
-/// Deepest nesting of arrays and objects, ignoring brackets inside strings.
+/// A repeated key named in an error only when it is short, printable ASCII.
+std::string describe_key(const std::string& key) {
+    const bool printable = key.size() <= 64 && std::all_of(key.begin(), key.end(), [](char c) {
+                               return c >= 0x20 && c <= 0x7e;
+                           });
+    return printable ? " \"" + key + "\"" : "";
+}
+
+} // namespace
+
 std::size_t nesting_depth(std::string_view text) {
     std::size_t depth = 0;
     std::size_t deepest = 0;
@@ -31,16 +46,38 @@ std::size_t nesting_depth(std::string_view text) {
     return deepest;
 }
 
-} // namespace
-
 Expected<nlohmann::json, ParseError> parse_json(std::string_view text, std::size_t max_depth) {
     if (nesting_depth(text) > max_depth) {
         return unexpected(
             ParseError{"JSON nested deeper than " + std::to_string(max_depth) + " levels"});
     }
-    auto doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded()) {
+    // nlohmann keeps the last of a repeated key; another reader could take
+    // the first, so a repeated key is refused rather than silently resolved.
+    std::vector<std::set<std::string>> open_objects;
+    std::optional<std::string> repeated;
+    const auto track_keys = [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+        using Event = nlohmann::json::parse_event_t;
+        if (event == Event::object_start) {
+            open_objects.emplace_back();
+        } else if (event == Event::object_end && !open_objects.empty()) {
+            open_objects.pop_back();
+        } else if (event == Event::key && !open_objects.empty() && !repeated &&
+                   !open_objects.back().insert(parsed.get<std::string>()).second) {
+            repeated = parsed.get<std::string>();
+        }
+        return true;
+    };
+    nlohmann::json doc;
+    try {
+        doc = nlohmann::json::parse(text, track_keys);
+    } catch (const nlohmann::json::out_of_range&) {
+        // Valid JSON, but nlohmann refuses a number no double can hold (1e400).
+        return unexpected(ParseError{"JSON number out of range (larger than a double can hold)"});
+    } catch (const nlohmann::json::exception&) {
         return unexpected(ParseError{"body is not valid JSON"});
+    }
+    if (repeated) {
+        return unexpected(ParseError{"JSON object repeats the key" + describe_key(*repeated)});
     }
     return doc;
 }

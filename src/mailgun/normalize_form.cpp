@@ -4,6 +4,8 @@
 // comes last (see docs/mailgun-webhooks.md, section a).
 #include "mailgun/normalize.hpp"
 
+#include "body/json.hpp"
+
 #include <array>
 
 namespace leadhook::mailgun {
@@ -74,6 +76,16 @@ bool looks_inbound(const Fields& fields) {
            body::first(fields, "stripped-text");
 }
 
+/// JSON text nested within bounds, parsed; discarded (like invalid JSON)
+/// otherwise, since copying, storing or printing a deeper value recurses
+/// once per level and would overflow a worker's stack.
+json parse_bounded(std::string_view text) {
+    if (body::nesting_depth(text) > body::default_max_json_depth) {
+        return json(json::value_t::discarded);
+    }
+    return json::parse(text, nullptr, false);
+}
+
 /// X-Mailgun-Variables headers inside message-headers, merged in order.
 json header_variables(const Fields& fields) {
     json vars = json::object();
@@ -81,14 +93,14 @@ json header_variables(const Fields& fields) {
     if (!raw) {
         return vars;
     }
-    json headers = json::parse(*raw, nullptr, false);
+    json headers = parse_bounded(*raw);
     if (!headers.is_array()) {
         return vars;
     }
     for (const auto& header : headers) {
         if (header.is_array() && header.size() == 2 && header[0] == "X-Mailgun-Variables" &&
             header[1].is_string()) {
-            json parsed = json::parse(header[1].get<std::string>(), nullptr, false);
+            json parsed = parse_bounded(header[1].get<std::string>());
             if (parsed.is_object()) {
                 vars.update(parsed);
             }

@@ -82,6 +82,14 @@ Expected<Payload, Unprocessable> parse_payload(std::string_view content_type, st
     if (!media) {
         return unexpected(Unprocessable{"malformed Content-Type: " + media.error().message});
     }
+    const bool supported = media->essence == "application/json" ||
+                           media->essence == "application/x-www-form-urlencoded" ||
+                           media->essence == "multipart/form-data";
+    if (supported && body.empty()) {
+        // Said plainly for every type, not as a missing signature (an empty
+        // form parses to no fields) or a JSON syntax error.
+        return unexpected(Unprocessable{"request body is empty"});
+    }
     if (media->essence == "application/json") {
         return from_json(body, limits.max_json_depth);
     }

@@ -153,4 +153,42 @@ BOOST_AUTO_TEST_CASE(invalid_utf8_is_rejected_not_thrown) {
     BOOST_TEST(error_of("{\"a\":\"\xff\"}") == "body is not valid JSON");
 }
 
+BOOST_AUTO_TEST_CASE(a_repeated_key_is_refused_and_named) {
+    BOOST_TEST(error_of(R"({"event-data":{"event":"delivered","event":"complained"}})") ==
+               "JSON object repeats the key \"event\"");
+    BOOST_TEST(error_of(R"({"a":1,"a":1})") == "JSON object repeats the key \"a\"");
+    // Not printable, or long: not quoted back.
+    BOOST_TEST(error_of("{\"\\u0000\":1,\"\\u0000\":2}") == "JSON object repeats the key");
+    const std::string long_key(100, 'k');
+    BOOST_TEST(error_of(R"({")" + long_key + R"(":1,")" + long_key + R"(":2})") ==
+               "JSON object repeats the key");
+}
+
+BOOST_AUTO_TEST_CASE(the_same_key_in_different_objects_is_not_repeated) {
+    auto parsed = parse_json(R"({"a":{"a":1,"b":{"a":2}},"b":[{"a":3},{"a":4}],"c":{"a":5}})");
+    BOOST_TEST_REQUIRE(parsed.has_value());
+    BOOST_TEST(parsed->at("b").at(1).at("a").get<int>() == 4);
+}
+
+BOOST_AUTO_TEST_CASE(a_number_beyond_a_double_is_named_not_called_invalid) {
+    const std::vector<std::string> texts{R"({"timestamp": 1e400})", R"({"n": -1e400})",
+                                         R"({"code": 1)" + std::string(400, '0') + "}"};
+    for (const std::string& text : texts) {
+        BOOST_TEST_CONTEXT(text.substr(0, 20)) {
+            BOOST_TEST(error_of(text) ==
+                       "JSON number out of range (larger than a double can hold)");
+        }
+    }
+    // Past 64 bits but within a double: a double, as before.
+    auto parsed = parse_json(R"({"code": 123456789012345678901234567890})");
+    BOOST_TEST_REQUIRE(parsed.has_value());
+    BOOST_TEST(parsed->at("code").is_number_float());
+}
+
+BOOST_AUTO_TEST_CASE(nesting_depth_counts_without_parsing) {
+    BOOST_TEST(leadhook::body::nesting_depth(nested_arrays(100000)) == 100000u);
+    BOOST_TEST(leadhook::body::nesting_depth(R"({"a":"[[[[","b":[{}]})") == 3u);
+    BOOST_TEST(leadhook::body::nesting_depth("not json at all") == 0u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

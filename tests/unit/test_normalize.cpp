@@ -223,6 +223,25 @@ BOOST_AUTO_TEST_CASE(legacy_user_variables) {
     BOOST_TEST(e.user_variables == json({{"a", 1}, {"b", 2}}));
 }
 
+BOOST_AUTO_TEST_CASE(deeply_nested_header_variables_are_ignored_not_recursed) {
+    // Copying or storing a value nested this deep would recurse once per level
+    // and overflow a worker's stack; such variables count as unparseable.
+    const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+    const std::string headers = R"([["X-Mailgun-Variables", "{\"a\": )" + deep + R"(}"]])";
+    const auto e = from_form(test::form_body(
+        {{"event", "delivered"}, {"extra", "field"}, {"message-headers", headers}}));
+    BOOST_TEST(e.user_variables == json({{"extra", "field"}}));
+    const auto outer = from_form(
+        test::form_body({{"event", "delivered"}, {"message-headers", std::string(200000, '[')}}));
+    BOOST_TEST(outer.user_variables == json::object());
+    // Within the bound they are read as before.
+    const std::string nested = std::string(60, '[') + std::string(60, ']');
+    const auto ok = from_form(test::form_body(
+        {{"event", "delivered"},
+         {"message-headers", R"([["X-Mailgun-Variables", "{\"a\": )" + nested + R"(}"]])"}}));
+    BOOST_TEST(ok.user_variables.at("a").is_array());
+}
+
 BOOST_AUTO_TEST_CASE(legacy_name_collisions) {
     const auto e = sample("anymail-legacy__clicked-user-var-name-collisions.form");
     BOOST_TEST(e.mailgun_event == "clicked");                   // Mailgun's value first

@@ -129,6 +129,18 @@ BOOST_AUTO_TEST_CASE(multipart_without_boundary_is_unprocessable) {
                "multipart/form-data without a boundary");
 }
 
+BOOST_AUTO_TEST_CASE(an_empty_body_is_unprocessable_whatever_the_type) {
+    for (std::string_view type : {"application/json", "application/x-www-form-urlencoded",
+                                  "multipart/form-data; boundary=x", "multipart/form-data"}) {
+        BOOST_TEST_CONTEXT(type) {
+            BOOST_TEST(error_of(type, "") == "request body is empty");
+        }
+    }
+    // A missing or wrong type is still named first.
+    BOOST_TEST(error_of("", "") == "missing Content-Type");
+    BOOST_TEST(test::contains(error_of("text/plain", ""), "unsupported Content-Type"));
+}
+
 BOOST_AUTO_TEST_CASE(non_object_json_is_unprocessable) {
     for (std::string_view text : {"[]", R"(["event-data"])", R"("text")", "42", "null", "true"}) {
         BOOST_TEST_CONTEXT(text) {
