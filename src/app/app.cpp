@@ -51,6 +51,9 @@ Reply App::answer(const http::Request& request, const Route& route) const {
     if (request.body_too_large) {
         return Reply{.outcome = Outcome::too_large, .message = "request body too large"};
     }
+    if (!request.body_error.empty()) {
+        return Reply{.outcome = Outcome::bad_request, .message = request.body_error};
+    }
     return m_webhooks.handle(request, route);
 }
 

@@ -7,7 +7,7 @@
 namespace leadhook::app {
 namespace {
 
-constexpr std::array<OutcomeInfo, 18> table{{
+constexpr std::array<OutcomeInfo, 19> table{{
     {Outcome::stored, 200, "stored"},
     {Outcome::unmatched, 200, "unmatched"},
     {Outcome::duplicate, 200, "duplicate"},
@@ -25,6 +25,8 @@ constexpr std::array<OutcomeInfo, 18> table{{
     {Outcome::forgery, 406, "forgery"},
     {Outcome::unprocessable, 406, "unprocessable"},
     {Outcome::too_large, 413, "too_large"},
+    // 400, retried by Mailgun: a body cut off on the way may arrive whole next time.
+    {Outcome::bad_request, 400, "bad_request"},
     {Outcome::method_not_allowed, 405, "method_not_allowed"},
     {Outcome::not_found, 404, "not_found"},
     {Outcome::db_unavailable, 503, "db_unavailable"},

@@ -26,6 +26,7 @@ enum class Outcome {
     forgery,       ///< a used token with another body: never acceptable
     unprocessable, ///< can never succeed: Mailgun must not retry
     too_large,
+    bad_request, ///< the body did not arrive as declared
     method_not_allowed,
     not_found,
     db_unavailable, ///< nothing written; Mailgun retries

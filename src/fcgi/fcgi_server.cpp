@@ -84,11 +84,17 @@ std::string request_path(FCGX_Request& req) {
 
 /// Reads the body unless it is over the limit, in which case the rest is
 /// left unread (and the connection closed after the answer).
+/// The body from FCGI_STDIN, held to CONTENT_LENGTH as the FastCGI spec
+/// (6.2) asks: a body longer or shorter than declared, or a stream that broke
+/// off before its end record, is not handled as if it were whole.
 void read_body(FCGX_Request& req, std::size_t limit, http::Request& out) {
     const std::string declared = param(req, "CONTENT_LENGTH");
     std::size_t length = 0;
-    auto [end, ec] = std::from_chars(declared.data(), declared.data() + declared.size(), length);
-    if (ec == std::errc{} && length > limit) {
+    const auto [end, ec] =
+        std::from_chars(declared.data(), declared.data() + declared.size(), length);
+    const bool valid =
+        declared.empty() || (ec == std::errc{} && end == declared.data() + declared.size());
+    if (valid && length > limit) {
         out.body_too_large = true;
         return;
     }
@@ -100,6 +106,15 @@ void read_body(FCGX_Request& req, std::size_t limit, http::Request& out) {
             return;
         }
         out.body.append(buf, static_cast<std::size_t>(got));
+    }
+    if (!valid) {
+        out.body_error = "CONTENT_LENGTH is not a number";
+    } else if (FCGX_GetError(req.in) != 0) {
+        out.body_error = "request body broke off after " + std::to_string(out.body.size()) +
+                         " bytes (CONTENT_LENGTH " + std::to_string(length) + ")";
+    } else if (out.body.size() != length) {
+        out.body_error = "request body is " + std::to_string(out.body.size()) +
+                         " bytes but CONTENT_LENGTH says " + std::to_string(length);
     }
 }
 
@@ -148,7 +163,9 @@ bool answer(FCGX_Request& req, const Handler& handle, unsigned long long n, Epoc
         log.write("warn", {{"req", request.request_id},
                            {"msg", "client went away before the response was written"}});
     }
-    return !request.body_too_large;
+    // After a body that did not match its length, where the next request
+    // would start is anyone's guess.
+    return !request.body_too_large && request.body_error.empty();
 }
 
 std::string libfcgi_target(const std::string& listen) {

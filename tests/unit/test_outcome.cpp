@@ -38,6 +38,7 @@ const std::vector<Row> documented{
     {Outcome::forgery, 406, "forgery"},
     {Outcome::unprocessable, 406, "unprocessable"},
     {Outcome::too_large, 413, "too_large"},
+    {Outcome::bad_request, 400, "bad_request"},
     {Outcome::method_not_allowed, 405, "method_not_allowed"},
     {Outcome::not_found, 404, "not_found"},
     {Outcome::db_unavailable, 503, "db_unavailable"},

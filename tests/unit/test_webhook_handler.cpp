@@ -226,6 +226,20 @@ BOOST_AUTO_TEST_CASE(too_large_is_413) {
     BOOST_TEST(h.send("GET", events_route, "", "", true).status == 405);
 }
 
+BOOST_AUTO_TEST_CASE(a_body_not_as_declared_is_400_and_never_stored) {
+    Harness h;
+    http::Request request;
+    request.method = "POST";
+    request.path = std::string(events_route);
+    request.content_type = "application/json";
+    request.body = "{}";
+    request.body_error = "request body is 2 bytes but CONTENT_LENGTH says 9";
+    const auto response = h.app.handle(request);
+    BOOST_TEST(response.status == 400);
+    BOOST_TEST(response.body.find("CONTENT_LENGTH says 9") != std::string::npos);
+    BOOST_TEST(h.store.calls.empty());
+}
+
 BOOST_AUTO_TEST_CASE(store_failures) {
     Harness h;
     h.store.mode = FakeStore::Mode::unavailable;
