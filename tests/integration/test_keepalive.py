@@ -64,27 +64,43 @@ class FastCgiClient:
         self.sock.settimeout(timeout)
         self.sock.connect(path)
         self.pending = b""
+        self.other_records = []
 
-    def send_request(self, method, path, body=b"", content_type="", keep=True,
-                     content_length=None):
-        params = {"REQUEST_METHOD": method, "DOCUMENT_URI": path, "REQUEST_URI": path,
+    @staticmethod
+    def request_head(method, path, content_type="", keep=True, content_length=0, params=None):
+        """FCGI_BEGIN_REQUEST and the whole PARAMS stream, as nginx sends them;
+        `params` adds or replaces parameters (str or bytes names and values)."""
+        merged = {"REQUEST_METHOD": method, "DOCUMENT_URI": path, "REQUEST_URI": path,
                   "SCRIPT_NAME": "", "PATH_INFO": path, "SERVER_PROTOCOL": "HTTP/1.1",
                   "REMOTE_ADDR": "127.0.0.1", "CONTENT_TYPE": content_type,
-                  "CONTENT_LENGTH": str(len(body) if content_length is None else content_length)}
+                  "CONTENT_LENGTH": str(content_length)}
+        merged.update(params or {})
+
+        def raw(text):
+            return text if isinstance(text, bytes) else text.encode()
         begin = struct.pack(">HB5x", RESPONDER, KEEP_CONN if keep else 0)
-        encoded = b"".join(fcgi_name_value(k.encode(), v.encode()) for k, v in params.items())
-        self.sock.sendall(fcgi_record(BEGIN_REQUEST, begin) + fcgi_stream(PARAMS, encoded)
+        encoded = b"".join(fcgi_name_value(raw(k), raw(v)) for k, v in merged.items())
+        return fcgi_record(BEGIN_REQUEST, begin) + fcgi_stream(PARAMS, encoded)
+
+    def send_request(self, method, path, body=b"", content_type="", keep=True,
+                     content_length=None, params=None):
+        length = len(body) if content_length is None else content_length
+        self.sock.sendall(self.request_head(method, path, content_type, keep, length, params)
                           + fcgi_stream(STDIN, body))
 
-    def read_response(self):
-        """(status, body bytes) once FCGI_END_REQUEST arrives."""
+    def read_response(self, request_id=1):
+        """(status, body bytes) once FCGI_END_REQUEST for `request_id` arrives.
+        Records of other kinds or requests are kept in self.other_records as
+        (kind, request_id, content)."""
         stdout = b""
         while True:
-            kind, content = self._record()
-            if kind == STDOUT:
+            kind, content, rid = self._record()
+            if kind == STDOUT and rid == request_id:
                 stdout += content
-            elif kind == END_REQUEST:
+            elif kind == END_REQUEST and rid == request_id:
                 break
+            elif kind != STDERR:
+                self.other_records.append((kind, rid, content))
         head, _, body = stdout.partition(b"\r\n\r\n")
         status = head.split(b"\r\n")[0]
         if not status.startswith(b"Status: "):
@@ -116,10 +132,10 @@ class FastCgiClient:
         return out
 
     def _record(self):
-        _, kind, _, length, padding = struct.unpack(">BBHHBx", self._exact(8))
+        _, kind, request_id, length, padding = struct.unpack(">BBHHBx", self._exact(8))
         content = self._exact(length)
         self._exact(padding)
-        return kind, content
+        return kind, content, request_id
 
 
 def webhook(recipient):
