@@ -12,6 +12,7 @@ import random
 import re
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -136,6 +137,31 @@ def resign(body, content_type, key=TEST_KEY, timestamp=None, token=None):
     return urllib.parse.urlencode(pairs, encoding="latin-1").encode("latin-1")
 
 
+def _running(pid):
+    """Whether the process exists and is not a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return not f.read().rsplit(") ", 1)[1].startswith("Z")
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def _children(pid):
+    """The pids of the live processes whose parent is `pid`."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                fields = f.read().rsplit(") ", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[1]) == pid:
+            found.add(int(entry))
+    return found
+
+
 def parse_metrics(text):
     """Prometheus text exposition -> {'name{labels}': value}; labels exactly
     as written (e.g. 'leadhook_quarantine_total{result="dropped"}')."""
@@ -229,11 +255,55 @@ class Stack:
             raise RuntimeError("GET /api/v1/metrics answered %d: %r" % (status, body[:200]))
         return parse_metrics(body.decode())
 
-    def restart_leadhook(self):
+    def restart_leadhook(self, killed=False):
         """SIGTERMs leadhook (if still running) and starts it again; raises if
-        its exit status was not 0."""
-        self._run(["leadhook-restart", "--dir", self.dir])
+        its exit status was not 0 (with killed=True, after kill_leadhook: unless
+        it was 137, SIGKILL's)."""
+        args = ["leadhook-restart", "--dir", self.dir]
+        if not killed:
+            self._run(args)
+        else:
+            result = subprocess.run([STACK] + args, capture_output=True, text=True, timeout=120)
+            # scripts/stack exits 3 when the old process's status was not 0.
+            if not (result.returncode == 0 or (result.returncode == 3 and
+                                               "exit status 137" in result.stdout)):
+                raise RuntimeError("scripts/stack leadhook-restart failed (%d):\n%s\n%s" % (
+                    result.returncode, result.stdout, result.stderr))
         self.env = self._read_env()
+
+    def kill_leadhook(self, timeout=10):
+        """SIGKILLs leadhook (instance 1) and waits until it has gone; returns
+        its pid. Start it again with restart_leadhook(killed=True)."""
+        pid = int(self.env["LEADHOOK_PID"])
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.time() + timeout
+        while _running(pid):
+            if time.time() > deadline:
+                raise RuntimeError("leadhook (pid %d) still running after SIGKILL" % pid)
+            time.sleep(0.02)
+        return pid
+
+    def nginx_workers(self):
+        """The pids of the nginx master's children (its workers)."""
+        return _children(int(self.env["NGINX_PID"]))
+
+    def reload_nginx(self, timeout=10):
+        """SIGHUPs the nginx master (re-read the config, new workers, the old
+        ones finish their requests and exit) and waits until a new worker runs;
+        returns (old workers, new workers)."""
+        master = int(self.env["NGINX_PID"])
+        before = self.nginx_workers()
+        os.kill(master, signal.SIGHUP)
+        deadline = time.time() + timeout
+        while True:
+            now = self.nginx_workers()
+            if now - before:
+                return before, now - before
+            if not _running(master):
+                raise RuntimeError("nginx (pid %d) exited after SIGHUP" % master)
+            if time.time() > deadline:
+                raise RuntimeError("nginx started no new worker within %d s of SIGHUP" % timeout)
+            time.sleep(0.02)
 
     def pg_stop(self):
         self._run(["pg-stop", "--dir", self.dir])
