@@ -176,7 +176,12 @@ std::string libfcgi_target(const std::string& listen) {
 /// socket file left by a process that did not exit cleanly.
 Expected<UniqueFd, std::string> bind_socket(const ServerOptions& options) {
     const std::string target = libfcgi_target(options.listen);
+    // The socket file gets its mode as it is made (bind honours the umask):
+    // the chmod below comes after listen(), and nginx's connections in
+    // between would be refused. Start-up is single-threaded here.
+    const mode_t previous = ::umask(static_cast<mode_t>(~options.socket_mode & 0777));
     UniqueFd fd(FCGX_OpenSocket(target.c_str(), options.backlog));
+    ::umask(previous);
     if (!fd.valid()) {
         return unexpected("cannot listen on " + options.listen + ": " + std::strerror(errno));
     }
