@@ -162,6 +162,19 @@ def _children(pid):
     return found
 
 
+class Waiting:
+    """Mix-in for unittest.TestCase: poll a condition until it holds, or
+    fail naming what never happened after WAIT_SECONDS (or `seconds`)."""
+    WAIT_SECONDS = 20
+
+    def wait_for(self, what, condition, seconds=None):
+        deadline = time.time() + (seconds or self.WAIT_SECONDS)
+        while not condition():
+            if time.time() > deadline:
+                self.fail("timed out waiting until " + what)
+            time.sleep(0.05)
+
+
 def parse_metrics(text):
     """Prometheus text exposition -> {'name{labels}': value}; labels exactly
     as written (e.g. 'leadhook_quarantine_total{result="dropped"}')."""

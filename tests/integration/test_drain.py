@@ -19,14 +19,14 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from stack import Stack, json_webhook  # noqa: E402
+from stack import Stack, Waiting, json_webhook  # noqa: E402
 
 EVENTS = "/api/v1/wh/mg/events"
 WORKERS = 4  # stack.py starts leadhook with --threads 4
 QUEUED = 4   # requests beyond the workers, waiting in the socket's queue
 
 
-class DrainTestCase(unittest.TestCase):
+class DrainTestCase(Waiting, unittest.TestCase):
     STACK_ENV = {}
 
     def setUp(self):
@@ -38,13 +38,6 @@ class DrainTestCase(unittest.TestCase):
     def stop_stack(self):
         if not self.stopped:
             self.stack.stop()
-
-    def wait_for(self, what, condition, seconds=20):
-        deadline = time.time() + seconds
-        while not condition():
-            if time.time() > deadline:
-                self.fail("timed out waiting until " + what)
-            time.sleep(0.05)
 
     def waiting_on_lock(self):
         return int(self.stack.scalar(

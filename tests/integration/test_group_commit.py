@@ -22,7 +22,7 @@ import unittest
 import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
-from stack import Stack, json_webhook  # noqa: E402
+from stack import Stack, Waiting, json_webhook  # noqa: E402
 
 EVENTS = "/api/v1/wh/mg/events"
 LEADS = 5
@@ -40,7 +40,9 @@ def event_data(kind, lead, event_id=None, timestamp=None):
     return data
 
 
-class GroupCommitTest(unittest.TestCase):
+class GroupCommitTest(Waiting, unittest.TestCase):
+    WAIT_SECONDS = 30
+
     @classmethod
     def setUpClass(cls):
         cls.stack = Stack({"LEADHOOK_WRITERS": "1"}, threads=64)
@@ -56,13 +58,6 @@ class GroupCommitTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.stack.stop()
-
-    def wait_for(self, what, condition, seconds=30):
-        deadline = time.time() + seconds
-        while not condition():
-            if time.time() > deadline:
-                self.fail("timed out waiting until " + what)
-            time.sleep(0.05)
 
     def in_flight(self):
         return self.stack.metrics()["leadhook_requests_in_flight"]

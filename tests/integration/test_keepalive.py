@@ -21,7 +21,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from stack import Stack, json_webhook, parse_metrics  # noqa: E402
+from stack import Stack, Waiting, json_webhook, parse_metrics  # noqa: E402
 
 EVENTS = "/api/v1/wh/mg/events"
 THREADS = 2
@@ -143,8 +143,10 @@ def webhook(recipient):
                          "recipient": recipient})
 
 
-class KeepaliveTestCase(unittest.TestCase):
+class KeepaliveTestCase(Waiting, unittest.TestCase):
     """One stack for the whole class."""
+
+    WAIT_SECONDS = 10
 
     @classmethod
     def setUpClass(cls):
@@ -181,13 +183,6 @@ class KeepaliveTestCase(unittest.TestCase):
             counts.append(self.open_fds())
             time.sleep(0.05)
         return counts[-1]
-
-    def wait_for(self, what, condition, seconds=10):
-        deadline = time.time() + seconds
-        while not condition():
-            if time.time() > deadline:
-                self.fail("timed out waiting until " + what)
-            time.sleep(0.05)
 
     def direct_metrics(self):
         """leadhook's metrics over a fresh FastCGI connection, not through nginx."""

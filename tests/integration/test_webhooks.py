@@ -16,7 +16,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from stack import CORPUS, Stack, json_webhook, resign, signature_of  # noqa: E402
+from stack import CORPUS, Stack, Waiting, json_webhook, resign, signature_of  # noqa: E402
 
 EVENTS = "/api/v1/wh/mg/events"
 MULTIPART = "multipart/form-data; boundary=BoUnDaRyStRiNg"
@@ -96,7 +96,9 @@ def as_new_event(body, content_type):
     return resign(body, content_type)
 
 
-class WebhookTests(unittest.TestCase):
+class WebhookTests(Waiting, unittest.TestCase):
+    WAIT_SECONDS = 15
+
     @classmethod
     def setUpClass(cls):
         # The corpus samples were signed years ago: no freshness window here
@@ -367,13 +369,6 @@ class WebhookTests(unittest.TestCase):
         # leadhook-restart fails unless the drained leadhook exited with status 0.
         self.stack.restart_leadhook()
         self.assertEqual(self.stack.request("GET", "/api/v1/index")[0], 200)
-
-    def wait_for(self, what, condition, seconds=15):
-        deadline = time.time() + seconds
-        while not condition():
-            if time.time() > deadline:
-                self.fail("timed out waiting until " + what)
-            time.sleep(0.05)
 
     def test_log_has_one_line_per_request_and_no_secrets(self):
         body = read("symfony__delivered.json")
