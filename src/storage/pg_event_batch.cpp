@@ -97,6 +97,15 @@ class BatchTransaction {
     BatchResults results() const { return m_batch.outcomes(); }
 
   private:
+    /// Sets `flag` on the owner of each token a statement returned (column 0).
+    void mark_owners(const PgResult& result, bool BatchItem::*flag) {
+        for (int row = 0; row < result.rows(); ++row) {
+            if (BatchItem* owner = m_batch.owner_of(result.text(row, 0))) {
+                owner->*flag = true;
+            }
+        }
+    }
+
     bool any_claimed() {
         bool any = false;
         m_batch.for_each_new([&any](std::size_t, BatchItem&) { any = true; });
@@ -120,11 +129,7 @@ class BatchTransaction {
         if (!claimed) {
             return claimed.error();
         }
-        for (int row = 0; row < claimed->rows(); ++row) {
-            if (BatchItem* owner = m_batch.owner_of(claimed->text(row, 0))) {
-                owner->claimed = true;
-            }
-        }
+        mark_owners(*claimed, &BatchItem::claimed);
         return std::nullopt;
     }
 
@@ -209,11 +214,7 @@ class BatchTransaction {
         if (!inserted) {
             return inserted.error();
         }
-        for (int row = 0; row < inserted->rows(); ++row) {
-            if (BatchItem* owner = m_batch.owner_of(inserted->text(row, 0))) {
-                owner->written = true;
-            }
-        }
+        mark_owners(*inserted, &BatchItem::written);
         return std::nullopt;
     }
 
