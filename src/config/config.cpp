@@ -50,7 +50,7 @@ std::optional<ConfigError> set_from_toml(Config& c, std::string_view key, const 
         c.listen = *value.value<std::string>();
     } else if (key == "socket_mode" && value.is_string()) {
         auto mode = parse_integer(*value.value<std::string>(), 8);
-        if (!mode) {
+        if (!mode || *mode < 0 || *mode > 0777) { // before the cast, which would wrap
             return at(source, value, "socket_mode must be an octal string such as \"0660\"");
         }
         c.socket_mode = static_cast<unsigned>(*mode);
@@ -96,7 +96,7 @@ std::optional<ConfigError> apply_string_env(Config& c, const Getenv& getenv) {
     }
     if (auto v = getenv("LEADHOOK_SOCKET_MODE")) {
         auto mode = parse_integer(*v, 8);
-        if (!mode) {
+        if (!mode || *mode < 0 || *mode > 0777) {
             return ConfigError{"LEADHOOK_SOCKET_MODE: not an octal mode: " + *v};
         }
         c.socket_mode = static_cast<unsigned>(*mode);

@@ -110,7 +110,9 @@ BOOST_AUTO_TEST_CASE(wrong_types_are_refused) {
 BOOST_AUTO_TEST_CASE(socket_mode_must_be_octal_text) {
     BOOST_TEST(parse_ok("socket_mode = \"0666\"").socket_mode == 0666u);
     BOOST_TEST(parse_ok("socket_mode = \"660\"").socket_mode == 0660u);
-    for (std::string_view bad : {"0999", "rw-rw----", "", "0660 ", "0x1b6"}) {
+    // "100000000660" is 0660 once cut to 32 bits: refused before any cast.
+    for (std::string_view bad :
+         {"0999", "rw-rw----", "", "0660 ", "0x1b6", "1000", "100000000660", "-1"}) {
         BOOST_TEST_CONTEXT(bad) {
             BOOST_TEST(toml_error("socket_mode = \"" + std::string(bad) + "\"") ==
                        "test.toml:1: socket_mode must be an octal string such as \"0660\"");
@@ -180,6 +182,8 @@ BOOST_AUTO_TEST_CASE(bad_environment_values_name_the_variable) {
         test::contains(env_error({{"LEADHOOK_MAX_BODY_BYTES", "1M"}}), "LEADHOOK_MAX_BODY_BYTES"));
     BOOST_TEST(
         test::contains(env_error({{"LEADHOOK_SOCKET_MODE", "0968"}}), "LEADHOOK_SOCKET_MODE"));
+    BOOST_TEST(test::contains(env_error({{"LEADHOOK_SOCKET_MODE", "100000000660"}}),
+                              "LEADHOOK_SOCKET_MODE: not an octal mode"));
 }
 
 BOOST_AUTO_TEST_CASE(validation) {
