@@ -1,0 +1,89 @@
+#pragma once
+// An EventStore in memory for fuzz_handler: nothing reaches a disk or a
+// database, but the ledger rules of the PostgreSQL store are kept (same token
+// and body: duplicate; same token, other body: forgery; same Mailgun event id
+// and time under a new token: duplicate), so a replayed request can be
+// checked. Events are serialised the way the real store sends them.
+#include "storage/event_store.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <cstdlib>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+
+namespace leadhook::fuzz {
+
+class MemoryStore final : public storage::EventStore {
+  public:
+    struct Ledger {
+        std::string body_sha256;
+        std::optional<std::int64_t> lead_id;
+    };
+
+    /// Forgets everything: each fuzz input starts from an empty database.
+    void reset() {
+        m_tokens.clear();
+        m_events.clear();
+        recorded = 0;
+        quarantined = 0;
+    }
+
+    Expected<storage::Recorded, storage::StoreError>
+    record(const storage::EventRecord& record) override {
+        ++recorded;
+        if (auto it = m_tokens.find(record.token); it != m_tokens.end()) {
+            if (it->second.body_sha256 != record.body_sha256) {
+                return storage::Recorded{storage::RecordStatus::forgery, std::nullopt};
+            }
+            return storage::Recorded{storage::RecordStatus::duplicate, it->second.lead_id};
+        }
+        // Leads are matched by address; an address with an '@' is "known".
+        const std::optional<std::int64_t> lead =
+            record.event.recipient.find('@') != std::string::npos ? std::optional<std::int64_t>(42)
+                                                                  : std::nullopt;
+        if (!record.event.mailgun_event_id.empty() &&
+            !m_events.emplace(record.event.mailgun_event_id, record.event_time).second) {
+            m_tokens.emplace(record.token, Ledger{record.body_sha256, lead});
+            return storage::Recorded{storage::RecordStatus::duplicate, lead};
+        }
+        serialise(record);
+        m_tokens.emplace(record.token, Ledger{record.body_sha256, lead});
+        return storage::Recorded{storage::RecordStatus::stored, lead};
+    }
+
+    Expected<storage::Quarantined, storage::StoreError>
+    quarantine(const storage::QuarantineEntry& entry, const storage::QuarantineCap&) override {
+        ++quarantined;
+        return entry.body.empty() ? storage::Quarantined::repeated : storage::Quarantined::stored;
+    }
+
+    storage::Readiness readiness() override { return {true, "ok"}; }
+
+    int recorded = 0;    ///< record() calls since reset()
+    int quarantined = 0; ///< quarantine() calls since reset()
+
+  private:
+    /// The JSON the PostgreSQL store builds for its statements.
+    static void serialise(const storage::EventRecord& record) {
+        using nlohmann::json;
+        const json row{{"payload", record.event.payload},
+                       {"user_variables", record.event.user_variables},
+                       {"tags", record.event.tags},
+                       {"recipient", record.event.recipient},
+                       {"event_time", record.event_time}};
+        const std::string text = row.dump(-1, ' ', false, json::error_handler_t::replace);
+        if (text.empty()) {
+            std::abort();
+        }
+    }
+
+    std::map<std::string, Ledger> m_tokens;
+    std::set<std::pair<std::string, EpochMicros>> m_events; ///< Mailgun id and time
+};
+
+} // namespace leadhook::fuzz
