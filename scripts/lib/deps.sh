@@ -4,6 +4,8 @@
 #   leadhook_install_deps          install the Debian packages that are missing
 #   leadhook_build [DIR] [-DX=Y..]  configure (once, or again when -D args are
 #                                   given) and build with -j$(nproc)
+#   leadhook_clang_tidy DIR [JOBS]  clang-tidy (.clang-tidy) over src/**/*.cpp
+#                                   with DIR/compile_commands.json
 #   leadhook_say / leadhook_die     messages prefixed "leadhook:"
 #
 # LEADHOOK_ROOT is set to the repository root, found from this file's path.
@@ -99,4 +101,44 @@ leadhook_build() {
   leadhook_say "building in $build_dir with -j$jobs"
   cmake --build "$build_dir" -j"$jobs" || leadhook_die "build failed"
   leadhook_say "build done: $build_dir/src/leadhook"
+}
+
+# leadhook_clang_tidy BUILD_DIR [JOBS]: runs clang-tidy with the repository's
+# .clang-tidy over every src/**/*.cpp in BUILD_DIR/compile_commands.json (not
+# the generated migrations_embedded.cpp, not tests/), JOBS at a time (default
+# 2): run-clang-tidy when installed, else xargs -P. Non-zero on any finding.
+leadhook_clang_tidy() {
+  local build_dir="$1" jobs="${2:-2}" db runner
+  db="$build_dir/compile_commands.json"
+  [[ -f "$db" ]] || leadhook_die "$db not found (configure $build_dir first)"
+  command -v clang-tidy >/dev/null ||
+    leadhook_die "clang-tidy not found (./scripts/test --tidy installs it: Debian's clang-tidy)"
+  local -a files
+  mapfile -t files < <(python3 - "$db" "$LEADHOOK_ROOT/src" <<'EOF_PY'
+import json, os, sys
+db, src = sys.argv[1], os.path.realpath(sys.argv[2]) + "/"
+seen = set()
+for entry in json.load(open(db)):
+    path = os.path.realpath(os.path.join(entry["directory"], entry["file"]))
+    if path.startswith(src) and path.endswith(".cpp") and path not in seen:
+        seen.add(path)
+        print(path)
+EOF_PY
+  )
+  ((${#files[@]} > 0)) || leadhook_die "no src/ files in $db"
+  leadhook_say "clang-tidy $(clang-tidy --version | sed -n 's/.*LLVM version //p'): ${#files[@]} files"
+  # The flags are gcc's: clang does not know -Wno-error=restrict, which -Werror
+  # would turn into an error (and an error stops clang-analyzer).
+  local -a no_gcc_flags=(-extra-arg=-Wno-unknown-warning-option)
+  runner="$(command -v run-clang-tidy || command -v run-clang-tidy-14 || true)"
+  if [[ -n "$runner" ]]; then
+    # Its file arguments are regexes: anchor each path.
+    local -a patterns=()
+    local f
+    for f in "${files[@]}"; do patterns+=("^$(printf '%s' "$f" | sed 's/[][\.*^$+?(){}|]/\\&/g')\$"); done
+    "$runner" -quiet -j "$jobs" -p "$build_dir" "${no_gcc_flags[@]}" "${patterns[@]}"
+  else
+    printf '%s\0' "${files[@]}" |
+      xargs -0 -n 4 -P "$jobs" clang-tidy --quiet -p "$build_dir" "${no_gcc_flags[@]}"
+  fi
 }
