@@ -252,11 +252,13 @@ Expected<Resolved, SignError> resolve(const SignRequest& request, const EventNam
             return unexpected(SignError{"--timestamp must be whole Unix seconds"});
         }
         r.timestamp = *request.timestamp;
-        r.event_time = static_cast<double>(*at / 1000000);
+        const EpochMicros whole_seconds = *at / 1000000; // whole seconds, as given
+        r.event_time = static_cast<double>(whole_seconds);
     } else {
-        r.timestamp = std::to_string(now / 1000000);
+        const EpochMicros whole_seconds = now / 1000000;
+        r.timestamp = std::to_string(whole_seconds);
         r.event_time =
-            static_cast<double>(now / 1000000) + static_cast<double>(now % 1000000) / 1e6;
+            static_cast<double>(whole_seconds) + static_cast<double>(now % 1000000) / 1e6;
     }
     r.token = request.token ? *request.token : random_hex(random, 25);
     r.signature = mailgun::sign(key, r.timestamp, r.token);
