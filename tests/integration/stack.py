@@ -137,7 +137,7 @@ def resign(body, content_type, key=TEST_KEY, timestamp=None, token=None):
     return urllib.parse.urlencode(pairs, encoding="latin-1").encode("latin-1")
 
 
-def _running(pid):
+def process_running(pid):
     """Whether the process exists and is not a zombie."""
     try:
         with open("/proc/%d/stat" % pid) as f:
@@ -290,7 +290,7 @@ class Stack:
         pid = int(self.env["LEADHOOK_PID"])
         os.kill(pid, signal.SIGKILL)
         deadline = time.time() + timeout
-        while _running(pid):
+        while process_running(pid):
             if time.time() > deadline:
                 raise RuntimeError("leadhook (pid %d) still running after SIGKILL" % pid)
             time.sleep(0.02)
@@ -312,7 +312,7 @@ class Stack:
             now = self.nginx_workers()
             if now - before:
                 return before, now - before
-            if not _running(master):
+            if not process_running(master):
                 raise RuntimeError("nginx (pid %d) exited after SIGHUP" % master)
             if time.time() > deadline:
                 raise RuntimeError("nginx started no new worker within %d s of SIGHUP" % timeout)

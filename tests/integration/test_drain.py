@@ -19,7 +19,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from stack import Stack, Waiting, json_webhook  # noqa: E402
+from stack import Stack, Waiting, json_webhook, process_running  # noqa: E402
 
 EVENTS = "/api/v1/wh/mg/events"
 WORKERS = 4  # stack.py starts leadhook with --threads 4
@@ -87,11 +87,7 @@ class DrainTestCase(Waiting, unittest.TestCase):
         return threads, replies
 
     def leadhook_exited(self):
-        try:
-            with open("/proc/%d/stat" % self.pid) as f:
-                return f.read().split(") ", 1)[1].startswith("Z")
-        except FileNotFoundError:
-            return True
+        return not process_running(self.pid)
 
 
 class DrainInTimeTests(DrainTestCase):

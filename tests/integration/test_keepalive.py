@@ -21,7 +21,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from stack import Stack, Waiting, json_webhook, parse_metrics  # noqa: E402
+from stack import Stack, Waiting, json_webhook, parse_metrics, process_running  # noqa: E402
 
 EVENTS = "/api/v1/wh/mg/events"
 THREADS = 2
@@ -282,11 +282,7 @@ class KeepaliveTests(KeepaliveTestCase):
 
 class StopTests(KeepaliveTestCase):
     def leadhook_exited(self):
-        try:
-            with open("/proc/%d/stat" % self.pid) as f:
-                return f.read().split(") ", 1)[1].startswith("Z")
-        except FileNotFoundError:
-            return True
+        return not process_running(self.pid)
 
     def test_sigterm_with_idle_connections_exits_at_once_with_status_0(self):
         idle = [self.connect() for _ in range(5 * THREADS)]
