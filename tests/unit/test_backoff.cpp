@@ -2,6 +2,9 @@
 
 #include <boost/test/unit_test.hpp>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_backoff {
+
 using namespace leadhook;
 using storage::Backoff;
 using storage::BackoffPolicy;
@@ -107,3 +110,5 @@ BOOST_AUTO_TEST_CASE(the_policy_is_adjustable) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_backoff

@@ -7,6 +7,9 @@
 
 #include <deque>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_batch_plan {
+
 using namespace leadhook;
 using storage::BatchPlan;
 using storage::LedgerEntry;
@@ -146,3 +149,5 @@ BOOST_AUTO_TEST_CASE(tokens_are_compared_as_stored) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_batch_plan

@@ -12,12 +12,17 @@
 #include <stdexcept>
 #include <thread>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_batch_writer {
+
 using namespace leadhook;
 using namespace std::chrono_literals;
 using storage::BatchResults;
 using storage::EventRecord;
 
-namespace {
+// Named, not anonymous: the suite's test cases derive from Fixture, and in the
+// unity build gcc warns about a base with internal linkage (-Wsubobject-linkage).
+namespace support {
 
 /// A sink that answers each record with a lead id taken from its token, and
 /// can hold its first batch until released so that others queue meanwhile.
@@ -97,7 +102,9 @@ void wait_for_queued(const storage::BatchWriter& writer, std::size_t n) {
     }
 }
 
-} // namespace
+} // namespace support
+
+using namespace support;
 
 BOOST_FIXTURE_TEST_SUITE(batch_writer, Fixture)
 
@@ -207,3 +214,5 @@ BOOST_AUTO_TEST_CASE(each_batch_reports_its_size_and_the_reconnects_since_the_la
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_batch_writer

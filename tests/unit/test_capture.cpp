@@ -8,6 +8,9 @@
 
 #include <string>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_capture {
+
 namespace cap = leadhook::capture;
 using leadhook::http::Request;
 
@@ -109,3 +112,5 @@ BOOST_AUTO_TEST_CASE(kept_headers_come_from_the_fastcgi_environment) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_capture

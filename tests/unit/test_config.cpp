@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_config {
+
 // The suite's own namespace is called `config`, so the library's is aliased.
 namespace cfg = leadhook::config;
 namespace test = leadhook::test;
@@ -270,3 +273,5 @@ BOOST_AUTO_TEST_CASE(describe_never_shows_a_key_or_the_database_url) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_config

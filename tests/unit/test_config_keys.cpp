@@ -10,6 +10,9 @@
 #include <string>
 #include <vector>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_config_keys {
+
 namespace cfg = leadhook::config;
 namespace test = leadhook::test;
 using cfg::Config;
@@ -256,3 +259,5 @@ BOOST_AUTO_TEST_CASE(files_with_keys_that_others_can_read_are_warned_about) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_config_keys

@@ -11,6 +11,9 @@
 #include <utility>
 #include <vector>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_config_settings {
+
 namespace test = leadhook::test;
 using namespace leadhook::test::config_support;
 
@@ -120,3 +123,5 @@ BOOST_AUTO_TEST_CASE(limits_come_from_the_settings) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_config_settings

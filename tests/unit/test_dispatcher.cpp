@@ -27,6 +27,9 @@
 #include <thread>
 #include <vector>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_dispatcher {
+
 using namespace leadhook;
 using namespace std::chrono_literals;
 
@@ -323,3 +326,5 @@ BOOST_AUTO_TEST_CASE(running_out_of_descriptors_pauses_accepting_without_spinnin
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_dispatcher

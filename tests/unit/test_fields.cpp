@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_fields {
+
 using namespace leadhook::body;
 using leadhook::test::text_of;
 
@@ -67,3 +70,5 @@ BOOST_AUTO_TEST_CASE(absent_names_and_empty_lists) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_fields

@@ -10,6 +10,9 @@
 #include <string>
 #include <vector>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_form {
+
 using namespace leadhook::body;
 using leadhook::test::corpus_files;
 using leadhook::test::read_file;
@@ -165,3 +168,5 @@ BOOST_AUTO_TEST_CASE(corpus_tags_and_signature_values) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_form

@@ -5,6 +5,9 @@
 #include <string>
 #include <vector>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_json_body {
+
 using leadhook::body::default_max_json_depth;
 using leadhook::body::parse_json;
 
@@ -192,3 +195,5 @@ BOOST_AUTO_TEST_CASE(nesting_depth_counts_without_parsing) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_json_body

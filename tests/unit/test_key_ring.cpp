@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_key_ring {
+
 using namespace leadhook;
 using mailgun::SignatureParams;
 using mailgun::SigningKey;
@@ -108,3 +111,5 @@ BOOST_AUTO_TEST_CASE(check_key_reports_each_signature) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_key_ring

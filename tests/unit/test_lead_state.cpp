@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_lead_state {
+
 using namespace leadhook;
 using app::apply_event;
 using app::LeadState;
@@ -311,3 +314,5 @@ BOOST_AUTO_TEST_CASE(last_updated_moves_only_on_change) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_lead_state

@@ -9,6 +9,9 @@
 #include <thread>
 #include <vector>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_log {
+
 using namespace leadhook;
 using obs::format_logfmt;
 
@@ -196,3 +199,5 @@ BOOST_AUTO_TEST_CASE(journal_stream_must_name_this_device_and_inode) {
 BOOST_AUTO_TEST_SUITE_END()
 
 } // namespace leadhook_unit
+
+} // namespace unit_log

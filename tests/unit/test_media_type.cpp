@@ -4,6 +4,9 @@
 
 #include <string>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_media_type {
+
 using namespace leadhook::body;
 
 namespace {
@@ -144,3 +147,5 @@ BOOST_AUTO_TEST_CASE(token_and_case_helpers) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_media_type

@@ -9,6 +9,9 @@
 #include <map>
 #include <sstream>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_metrics {
+
 using namespace leadhook;
 
 namespace {
@@ -147,3 +150,5 @@ BOOST_AUTO_TEST_CASE(operations_routes_through_the_app) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_metrics

@@ -8,6 +8,9 @@
 #include <array>
 #include <vector>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_migrations {
+
 using namespace leadhook;
 using storage::AppliedMigration;
 using storage::Migration;
@@ -142,3 +145,5 @@ BOOST_AUTO_TEST_CASE(readiness_follows_the_recorded_version) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_migrations

@@ -10,6 +10,9 @@
 #include <string>
 #include <vector>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_multipart {
+
 using namespace leadhook::body;
 using leadhook::test::corpus_files;
 using leadhook::test::read_file;
@@ -304,3 +307,5 @@ BOOST_AUTO_TEST_CASE(corpus_bounce_values) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_multipart

@@ -9,6 +9,9 @@
 #include <string>
 #include <vector>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_normalize {
+
 using namespace leadhook;
 using mailgun::EventType;
 using nlohmann::json;
@@ -335,3 +338,5 @@ BOOST_AUTO_TEST_CASE(names_and_message_ids) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_normalize

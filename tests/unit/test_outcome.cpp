@@ -9,6 +9,9 @@
 #include <string>
 #include <vector>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_outcome {
+
 using namespace leadhook;
 using app::Outcome;
 using app::Reply;
@@ -239,3 +242,5 @@ BOOST_AUTO_TEST_CASE(other_sqlstates_are_internal) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_outcome

@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_payload {
+
 using namespace leadhook;
 using mailgun::BodyFormat;
 using mailgun::find_signature;
@@ -251,3 +254,5 @@ BOOST_AUTO_TEST_CASE(form_signature_with_a_missing_part_is_nullopt) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_payload

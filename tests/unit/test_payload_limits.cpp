@@ -7,6 +7,9 @@
 
 #include <string>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_payload_limits {
+
 using namespace leadhook;
 using body::Limits;
 using mailgun::parse_payload;
@@ -89,3 +92,5 @@ BOOST_AUTO_TEST_CASE(field_names) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_payload_limits

@@ -8,6 +8,9 @@
 #include <thread>
 #include <vector>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_pool_monitor {
+
 using leadhook::PoolMonitor;
 using namespace std::chrono_literals;
 using Clock = PoolMonitor::SteadyClock;
@@ -104,3 +107,5 @@ BOOST_AUTO_TEST_CASE(finishing_a_request_counts_as_progress) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_pool_monitor

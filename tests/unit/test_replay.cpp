@@ -12,6 +12,9 @@
 
 #include <map>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_replay {
+
 using namespace leadhook;
 using test::FakeStore;
 
@@ -310,3 +313,5 @@ BOOST_AUTO_TEST_CASE(reverify_reports_duplicates_and_stops_on_database_failure) 
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_replay

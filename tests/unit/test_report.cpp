@@ -7,6 +7,9 @@
 
 #include <string>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_report {
+
 namespace lr = leadhook::report;
 using leadhook::EpochMicros;
 
@@ -133,3 +136,5 @@ BOOST_AUTO_TEST_CASE(suppress_rows_with_no_detail_or_time_have_no_value) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_report

@@ -8,6 +8,9 @@
 
 #include <string>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_report_format {
+
 namespace lr = leadhook::report;
 using leadhook::EpochMicros;
 
@@ -122,3 +125,5 @@ BOOST_AUTO_TEST_CASE(json_of_nothing_is_an_empty_list_and_bad_utf8_does_not_thro
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_report_format

@@ -11,6 +11,9 @@
 #include <regex>
 #include <string>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_report_html {
+
 namespace lr = leadhook::report;
 using leadhook::EpochMicros;
 
@@ -164,3 +167,5 @@ BOOST_AUTO_TEST_CASE(a_page_with_no_leads_says_so) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_report_html

@@ -7,6 +7,9 @@
 
 #include <string>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_retention {
+
 using leadhook::EpochMicros;
 using leadhook::format_rfc3339;
 namespace app = leadhook::app;
@@ -66,3 +69,5 @@ BOOST_AUTO_TEST_CASE(events_are_kept_for_ever_by_default_and_tokens_when_freshne
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_retention

@@ -5,6 +5,9 @@
 
 #include <string>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_rfc3339 {
+
 using namespace leadhook;
 
 namespace {
@@ -88,3 +91,5 @@ BOOST_AUTO_TEST_CASE(parts_are_checked) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_rfc3339

@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_router {
+
 using namespace leadhook;
 using app::find_route;
 using app::Route;
@@ -182,3 +185,5 @@ BOOST_AUTO_TEST_CASE(index_json_lists_every_webhook_route) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_router

@@ -16,6 +16,9 @@
 #include <string>
 #include <vector>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_sign {
+
 using namespace leadhook;
 using devtools::SignRequest;
 using mailgun::BodyFormat;
@@ -417,3 +420,5 @@ BOOST_AUTO_TEST_CASE(event_names_lists_every_name) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_sign

@@ -8,6 +8,9 @@
 
 #include <string>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_sign_curl {
+
 using namespace leadhook;
 
 namespace {
@@ -123,3 +126,5 @@ BOOST_AUTO_TEST_CASE(the_command_is_one_ascii_line_that_carries_the_exact_bytes)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_sign_curl

@@ -12,6 +12,9 @@
 #include <string>
 #include <vector>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_signature {
+
 using namespace leadhook;
 using mailgun::sign;
 using mailgun::SignatureParams;
@@ -303,3 +306,5 @@ BOOST_AUTO_TEST_CASE(storable_utf8_resynchronises_after_a_bad_byte) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_signature

@@ -9,6 +9,9 @@
 #include <string>
 #include <vector>
 
+// Unity build (tests/CMakeLists.txt): every name of this file stays in it.
+namespace unit_webhook_handler {
+
 using namespace leadhook;
 using test::FakeStore;
 
@@ -311,3 +314,5 @@ BOOST_AUTO_TEST_CASE(one_log_line_per_request_without_secrets) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_webhook_handler
