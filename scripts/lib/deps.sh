@@ -127,18 +127,16 @@ EOF_PY
   )
   ((${#files[@]} > 0)) || leadhook_die "no src/ files in $db"
   leadhook_say "clang-tidy $(clang-tidy --version | sed -n 's/.*LLVM version //p'): ${#files[@]} files"
-  # The flags are gcc's: clang does not know -Wno-error=restrict, which -Werror
-  # would turn into an error (and an error stops clang-analyzer).
-  local -a no_gcc_flags=(-extra-arg=-Wno-unknown-warning-option)
+  # Extra compiler arguments (gcc's flags, the analyzer's mode) are in .clang-tidy.
   runner="$(command -v run-clang-tidy || command -v run-clang-tidy-14 || true)"
   if [[ -n "$runner" ]]; then
     # Its file arguments are regexes: anchor each path.
     local -a patterns=()
     local f
     for f in "${files[@]}"; do patterns+=("^$(printf '%s' "$f" | sed 's/[][\.*^$+?(){}|]/\\&/g')\$"); done
-    "$runner" -quiet -j "$jobs" -p "$build_dir" "${no_gcc_flags[@]}" "${patterns[@]}"
+    "$runner" -quiet -j "$jobs" -p "$build_dir" "${patterns[@]}"
   else
     printf '%s\0' "${files[@]}" |
-      xargs -0 -n 4 -P "$jobs" clang-tidy --quiet -p "$build_dir" "${no_gcc_flags[@]}"
+      xargs -0 -n 4 -P "$jobs" clang-tidy --quiet -p "$build_dir"
   fi
 }
