@@ -277,7 +277,21 @@ BOOST_AUTO_TEST_CASE(a_connection_handed_back_after_stop_is_closed) {
     BOOST_TEST(read_reply(client.get()) == "<eof>");
 }
 
-BOOST_AUTO_TEST_CASE(running_out_of_descriptors_pauses_accepting_without_spinning) {
+// Not under the sanitizers (-DLEADHOOK_SANITIZE=ON): clang's UBSan checks a
+// virtual call's dynamic type by writing the object into a pipe, and with no
+// descriptor left it reports the logger's clock as an invalid object.
+boost::test_tools::assertion_result not_sanitized(boost::unit_test::test_unit_id) {
+#ifdef LEADHOOK_SANITIZED
+    boost::test_tools::assertion_result skip(false);
+    skip.message() << "built with -DLEADHOOK_SANITIZE=ON";
+    return skip;
+#else
+    return true;
+#endif
+}
+
+BOOST_AUTO_TEST_CASE(running_out_of_descriptors_pauses_accepting_without_spinning,
+                     *boost::unit_test::precondition(not_sanitized)) {
     Harness h(1);
     std::vector<UniqueFd> clients;
     for (int i = 0; i < 3; ++i) {
