@@ -7,7 +7,7 @@
 namespace leadhook::app {
 namespace {
 
-constexpr std::array<OutcomeInfo, 19> table{{
+constexpr std::array<OutcomeInfo, 19> outcome_table{{
     {Outcome::stored, 200, "stored"},
     {Outcome::unmatched, 200, "unmatched"},
     {Outcome::duplicate, 200, "duplicate"},
@@ -50,12 +50,12 @@ nlohmann::json success_body(const Reply& reply) {
 } // namespace
 
 const OutcomeInfo& info(Outcome outcome) {
-    for (const auto& row : table) {
+    for (const auto& row : outcome_table) {
         if (row.outcome == outcome) {
             return row;
         }
     }
-    return table.back(); // unreachable: every Outcome has a row (tested)
+    return outcome_table.back(); // unreachable: every Outcome has a row (tested)
 }
 
 http::Response to_response(const Reply& reply) {

@@ -9,7 +9,7 @@ namespace {
 
 using mailgun::EventType;
 
-constexpr std::array<Route, 14> table{{
+constexpr std::array<Route, 14> route_table{{
     // For operators and load balancers; nginx lets only localhost reach them.
     {"/api/v1/health", RouteKind::health, "health", std::nullopt},
     {"/api/v1/ready", RouteKind::ready, "ready", std::nullopt},
@@ -32,14 +32,14 @@ constexpr std::array<Route, 14> table{{
 } // namespace
 
 std::span<const Route> routes() {
-    return table;
+    return route_table;
 }
 
 const Route* find_route(std::string_view path) {
     if (path.size() > 1 && path.back() == '/') {
         path.remove_suffix(1);
     }
-    for (const auto& route : table) {
+    for (const auto& route : route_table) {
         if (route.path == path) {
             return &route;
         }
@@ -60,7 +60,7 @@ bool method_allowed(const Route& route, std::string_view method) {
 
 std::string index_json() {
     nlohmann::json map = nlohmann::json::object();
-    for (const auto& route : table) {
+    for (const auto& route : route_table) {
         if (!route.name.empty()) {
             map[std::string(route.name)] = route.path;
         }

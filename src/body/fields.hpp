@@ -31,6 +31,11 @@ struct ParseError {
     std::string message; ///< names what is wrong; safe to return to the client
 };
 
+/// "WHAT at byte offset N": where in the body a parser gave up.
+inline ParseError error_at(std::string_view what, std::size_t offset) {
+    return ParseError{std::string(what) + " at byte offset " + std::to_string(offset)};
+}
+
 /// First value named `name`, or nullptr.
 const std::string* first(const Fields& fields, std::string_view name);
 /// Last value named `name`, or nullptr.

@@ -8,10 +8,6 @@
 namespace leadhook::body {
 namespace {
 
-ParseError error_at(const std::string& what, std::size_t offset) {
-    return ParseError{what + " at byte offset " + std::to_string(offset)};
-}
-
 /// `offset` is where `encoded` starts in the body, so errors point into the body.
 Expected<std::string, ParseError> percent_decode(std::string_view encoded, std::size_t offset) {
     std::string decoded;

@@ -57,10 +57,6 @@ std::string_view trim(std::string_view text) {
     return text;
 }
 
-ParseError error_at(const std::string& what, std::size_t offset) {
-    return ParseError{what + " at byte offset " + std::to_string(offset)};
-}
-
 class Cursor {
   public:
     Cursor(std::string_view text, std::size_t position) : m_text(text), m_position(position) {}

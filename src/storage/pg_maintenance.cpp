@@ -4,7 +4,6 @@
 #include "util/hex.hpp"
 
 #include <array>
-#include <charconv>
 
 namespace leadhook::storage {
 namespace {
@@ -60,8 +59,8 @@ constexpr const char* make_partitions_ahead =
     "'lead_email_events', 'lead_email_event_payloads']::regclass[]) parent,"
     " generate_series(0, 1) ahead";
 
-constexpr const char* try_lock = "SELECT pg_try_advisory_lock($1::bigint)";
-constexpr const char* unlock = "SELECT pg_advisory_unlock($1::bigint)";
+constexpr const char* try_purge_lock = "SELECT pg_try_advisory_lock($1::bigint)";
+constexpr const char* purge_unlock = "SELECT pg_advisory_unlock($1::bigint)";
 
 constexpr const char* list_quarantine =
     "SELECT id, (extract(epoch from received_at) * 1000000)::bigint, attempts, reason, path,"
@@ -69,13 +68,6 @@ constexpr const char* list_quarantine =
     " WHERE id > $1::bigint ORDER BY id LIMIT $2::integer";
 constexpr const char* remove_quarantined = "DELETE FROM webhook_quarantine WHERE id = $1::bigint";
 // clang-format on
-
-long long integer_at(const PgResult& r, int row, int col) {
-    long long value = 0;
-    const auto s = r.text(row, col);
-    std::from_chars(s.data(), s.data() + s.size(), value);
-    return value;
-}
 
 QuarantinedRequest read_quarantined(const PgResult& r, int row) {
     auto str = [&](int col) { return std::string(r.text(row, col)); };
@@ -143,7 +135,7 @@ Expected<Purged, StoreError> PgMaintenance::purge(const app::PurgePlan& plan, bo
     if (auto error = m_conn.ensure_connected()) {
         return unexpected(*error);
     }
-    auto locked = m_conn.exec(try_lock, std::array{number(purge_lock_key)});
+    auto locked = m_conn.exec(try_purge_lock, std::array{number(purge_lock_key)});
     if (!locked) {
         return unexpected(locked.error());
     }
@@ -153,7 +145,7 @@ Expected<Purged, StoreError> PgMaintenance::purge(const app::PurgePlan& plan, bo
         return skipped;
     }
     auto purged = purge_locked(plan, dry_run);
-    if (m_conn.is_connected() && !m_conn.exec(unlock, std::array{number(purge_lock_key)})) {
+    if (m_conn.is_connected() && !m_conn.exec(purge_unlock, std::array{number(purge_lock_key)})) {
         m_conn.drop(); // a closed session releases the lock as well
     }
     return purged;

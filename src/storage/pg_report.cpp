@@ -3,7 +3,6 @@
 #include "storage/pg_rows.hpp"
 
 #include <array>
-#include <charconv>
 
 namespace leadhook::storage {
 namespace {
@@ -94,20 +93,6 @@ constexpr const char* select_suppress =
     " ORDER BY r.email";
 
 // clang-format on
-
-long long integer_at(const PgResult& r, int row, int col) {
-    long long value = 0;
-    const auto s = r.text(row, col);
-    std::from_chars(s.data(), s.data() + s.size(), value);
-    return value;
-}
-
-std::optional<EpochMicros> micros_at(const PgResult& r, int row, int col) {
-    if (r.is_null(row, col)) {
-        return std::nullopt;
-    }
-    return integer_at(r, row, col);
-}
 
 PgParam optional_micros(const std::optional<EpochMicros>& t) {
     return t ? number(*t) : PgParam{};

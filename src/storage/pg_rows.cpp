@@ -140,6 +140,8 @@ json storable(const json& value) {
     return value;
 }
 
+} // namespace
+
 std::optional<EpochMicros> micros_at(const PgResult& r, int row, int col) {
     long long value = 0;
     const auto s = r.text(row, col);
@@ -150,7 +152,9 @@ std::optional<EpochMicros> micros_at(const PgResult& r, int row, int col) {
     return value;
 }
 
-} // namespace
+long long integer_at(const PgResult& r, int row, int col) {
+    return micros_at(r, row, col).value_or(0);
+}
 
 LeadState read_lead(const PgResult& r, int row) {
     auto str = [&](int col) { return std::string(r.text(row, col)); };

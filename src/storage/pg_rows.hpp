@@ -31,6 +31,11 @@ extern const PgStatement update_leads;
 /// of each event written (those not returned were already stored).
 extern const PgStatement insert_events;
 
+/// Column `col` of row `row` as a whole number: 0 when NULL or not one.
+long long integer_at(const PgResult& r, int row, int col);
+/// The same for a LEADHOOK_MICROS timestamp: nullopt when NULL or not a number.
+std::optional<EpochMicros> micros_at(const PgResult& r, int row, int col);
+
 /// Row `row` of a lock_leads result.
 app::LeadState read_lead(const PgResult& r, int row);
 nlohmann::json lead_row(std::int64_t id, const app::LeadState& s);
