@@ -26,7 +26,7 @@ constexpr long long one_week = 7 * 24 * 3600;
 
 // The lower bounds keep a typo from turning every webhook into a refusal that
 // Mailgun does not retry (406) or that it retries in vain (409).
-constexpr std::array table{
+constexpr std::array settings_table{
     setting<&Config::threads>("threads", "LEADHOOK_THREADS", 1, 1024),
     setting<&Config::writers>("writers", "LEADHOOK_WRITERS", 1, 64),
     setting<&Config::batch_max_events>("batch_max_events", "LEADHOOK_BATCH_MAX_EVENTS", 1, 10000),
@@ -66,11 +66,11 @@ constexpr std::array table{
 } // namespace
 
 std::span<const IntSetting> int_settings() {
-    return table;
+    return settings_table;
 }
 
 const IntSetting* find_int_setting(std::string_view name) {
-    for (const auto& s : table) {
+    for (const auto& s : settings_table) {
         if (s.name == name) {
             return &s;
         }
