@@ -15,7 +15,8 @@ BatchPlan::BatchPlan(std::span<const EventRecord* const> records) {
                        .owner = it->second,
                        .claimed = false,
                        .written = false,
-                       .lead_id = std::nullopt};
+                       .lead_id = std::nullopt,
+                       .event_id = std::nullopt};
         m_items.push_back(std::move(item));
     }
 }

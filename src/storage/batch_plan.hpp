@@ -26,6 +26,8 @@ struct BatchItem {
     bool written = false; ///< its event row was appended (not a repeat)
     /// The matched lead; for a repeated Mailgun event, the original's.
     std::optional<std::int64_t> lead_id;
+    /// The id its event row gets, drawn when the token was claimed.
+    std::optional<std::int64_t> event_id;
 };
 
 /// A token some earlier transaction claimed.
@@ -44,6 +46,16 @@ class BatchPlan {
     BatchItem* owner_of(std::string_view token);
     /// The ledger rows read for tokens this transaction could not claim.
     void add_ledger_entry(std::string token, LedgerEntry entry);
+
+    /// Calls f(index, item) for the first item of each token: those the
+    /// transaction tries to claim.
+    template <typename F> void for_each_owner(F&& f) {
+        for (std::size_t i = 0; i < m_items.size(); ++i) {
+            if (is_owner(i)) {
+                f(i, m_items[i]);
+            }
+        }
+    }
 
     /// Calls f(index, item) for each item whose token this transaction
     /// claimed: the new events.

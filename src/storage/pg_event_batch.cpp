@@ -18,15 +18,19 @@ using nlohmann::json;
 // Claims the batch's new tokens, in token order so that two batches sharing
 // tokens wait for each other instead of deadlocking. A token another
 // transaction holds waits here until that one commits (then it is not
-// returned) or aborts.
+// returned) or aborts. Each claimed token draws its event's id now, so the
+// ledger row is complete when written and never updated for a new event
+// (an UPDATE would cost a second row version and its index entries).
 constexpr PgStatement claim_tokens{"leadhook_claim_tokens",
-    "INSERT INTO webhook_tokens (token, body_sha256, signed_at, received_at, key_label)"
+    "INSERT INTO webhook_tokens (token, body_sha256, signed_at, received_at, key_label,"
+    " event_id, lead_id)"
     " SELECT token, decode(sha256, 'hex'),"
     " timestamptz 'epoch' + signed_at * interval '1 microsecond',"
-    " timestamptz 'epoch' + received_at * interval '1 microsecond', key_label"
+    " timestamptz 'epoch' + received_at * interval '1 microsecond', key_label,"
+    " nextval('lead_email_events_id_seq'), lead_id"
     " FROM jsonb_to_recordset($1::jsonb) AS r(token text, sha256 text, signed_at bigint,"
-    " received_at bigint, key_label text)"
-    " ORDER BY token ON CONFLICT (token) DO NOTHING RETURNING token"};
+    " received_at bigint, key_label text, lead_id bigint)"
+    " ORDER BY token ON CONFLICT (token) DO NOTHING RETURNING token, event_id"};
 
 constexpr PgStatement read_ledger{"leadhook_read_ledger",
     "SELECT token, encode(body_sha256, 'hex'), lead_id FROM webhook_tokens"
@@ -54,6 +58,11 @@ constexpr PgStatement link_to_originals{"leadhook_link_to_originals",
     " WHERE t.token = k.token"
     " AND t.token = ANY(ARRAY(SELECT x->>'token' FROM jsonb_array_elements($1::jsonb) x))"
     " RETURNING t.token, o.lead_id"};
+// The leads that were found for a claim but deleted before they could be
+// locked: their events are stored unmatched, and their ledger rows say so.
+constexpr PgStatement forget_leads{"leadhook_forget_leads",
+    "UPDATE webhook_tokens SET lead_id = NULL"
+    " WHERE token = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))"};
 // clang-format on
 
 std::optional<std::int64_t> id_at(const PgResult& r, int row, int col) {
@@ -75,6 +84,9 @@ class BatchTransaction {
         : m_conn(conn), m_batch(records) {}
 
     std::optional<StoreError> run() {
+        if (auto error = find_leads()) {
+            return error;
+        }
         if (auto error = claim()) {
             return error;
         }
@@ -84,9 +96,8 @@ class BatchTransaction {
         if (!any_claimed()) {
             return std::nullopt;
         }
-        for (auto step : {&BatchTransaction::find_leads, &BatchTransaction::lock_leads,
-                          &BatchTransaction::append_events, &BatchTransaction::link_repeats,
-                          &BatchTransaction::update_leads}) {
+        for (auto step : {&BatchTransaction::lock_leads, &BatchTransaction::append_events,
+                          &BatchTransaction::link_repeats, &BatchTransaction::update_leads}) {
             if (auto error = (this->*step)()) {
                 return error;
             }
@@ -122,14 +133,20 @@ class BatchTransaction {
                                 {"sha256", to_hex(r.body_sha256)},
                                 {"signed_at", r.signed_at},
                                 {"received_at", r.received_at},
-                                {"key_label", json_text(r.key_label)}});
+                                {"key_label", json_text(r.key_label)},
+                                {"lead_id", items[i].lead_id ? json(*items[i].lead_id) : json()}});
             }
         }
         auto claimed = m_conn.exec(claim_tokens, rows_param(rows));
         if (!claimed) {
             return claimed.error();
         }
-        mark_owners(*claimed, &BatchItem::claimed);
+        for (int row = 0; row < claimed->rows(); ++row) {
+            if (BatchItem* owner = m_batch.owner_of(claimed->text(row, 0))) {
+                owner->claimed = true;
+                owner->event_id = id_at(*claimed, row, 1);
+            }
+        }
         return std::nullopt;
     }
 
@@ -157,9 +174,11 @@ class BatchTransaction {
         return std::nullopt;
     }
 
+    /// Before the claim, so that the ledger row is written whole; nothing is
+    /// locked yet, so a lead may still go before lock_leads().
     std::optional<StoreError> find_leads() {
         json rows = json::array();
-        m_batch.for_each_new([&rows](std::size_t i, BatchItem& item) {
+        m_batch.for_each_owner([&rows](std::size_t i, BatchItem& item) {
             const auto& event = item.record->event;
             rows.push_back({{"i", i},
                             {"message_id", json_text(event.message_id)},
@@ -197,18 +216,25 @@ class BatchTransaction {
             m_leads[*id_at(*locked, row, 0)] = read_lead(*locked, row);
         }
         // A lead deleted since it was found: the event is stored unmatched.
-        m_batch.for_each_new([this](std::size_t, BatchItem& item) {
+        json gone = json::array();
+        m_batch.for_each_new([this, &gone](std::size_t, BatchItem& item) {
             if (item.lead_id && !m_leads.contains(*item.lead_id)) {
                 item.lead_id.reset();
+                gone.push_back(item.token);
             }
         });
-        return std::nullopt;
+        if (gone.empty()) {
+            return std::nullopt;
+        }
+        auto forgotten = m_conn.exec(forget_leads, rows_param(gone));
+        return forgotten ? std::nullopt : std::optional(forgotten.error());
     }
 
     std::optional<StoreError> append_events() {
         json rows = json::array();
         m_batch.for_each_new([&rows](std::size_t i, BatchItem& item) {
-            rows.push_back(event_row(static_cast<int>(i), *item.record, item.lead_id));
+            rows.push_back(
+                event_row(static_cast<int>(i), item.event_id.value(), *item.record, item.lead_id));
         });
         auto inserted = m_conn.exec(insert_events, rows_param(rows));
         if (!inserted) {

@@ -64,35 +64,35 @@ const PgStatement update_leads{"leadhook_update_leads",
     " AND leads.id = ANY(ARRAY(SELECT (x->>'id')::bigint FROM jsonb_array_elements($1::jsonb) x))"};
 
 // The events of a batch that are not already stored (Mailgun's (id,
-// timestamp) is unique; the first of the batch wins), their payloads in the
-// table with the shorter retention, and each token's ledger row learns which
-// event and lead it produced. Returns the tokens whose event was written.
+// timestamp) is unique; the first of the batch wins), with the ids their
+// tokens drew, and their payloads in the table with the shorter retention.
+// Returns the tokens whose event was written.
 const PgStatement insert_events{"leadhook_insert_events",
-    "WITH input AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(i integer, lead_id bigint,"
+    "WITH input AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(i integer, id bigint,"
+    " lead_id bigint,"
     " event_type text, mailgun_event text, severity text, reason text, recipient text,"
     " message_id text, mailgun_event_id text, event_time bigint, received_at bigint, domain text,"
     " ip text, country text, region text, city text, device_type text, client_type text,"
     " client_name text, client_os text, user_agent text, bot text, url text, code text,"
     " error text, description text, tags jsonb, user_variables jsonb, token text,"
     " signature text, body_format text, route text, signing_key_label text, payload jsonb)),"
-    " event AS (INSERT INTO lead_email_events (lead_id, event_type, mailgun_event, severity,"
+    " event AS (INSERT INTO lead_email_events (id, lead_id, event_type, mailgun_event, severity,"
     " reason, recipient, message_id, mailgun_event_id, event_time, received_at, domain, ip,"
     " country, region, city, device_type, client_type, client_name, client_os, user_agent, bot,"
     " url, code, error, description, tags, user_variables, token, signature, body_format, route,"
-    " signing_key_label) SELECT lead_id, event_type, mailgun_event, severity, reason, recipient,"
-    " message_id, mailgun_event_id, " LEADHOOK_AT("event_time") ", " LEADHOOK_AT("received_at") ","
+    " signing_key_label) SELECT id, lead_id, event_type, mailgun_event, severity, reason,"
+    " recipient, message_id, mailgun_event_id, " LEADHOOK_AT("event_time") ","
+    " " LEADHOOK_AT("received_at") ","
     " domain, ip, country, region, city, device_type, client_type, client_name, client_os,"
     " user_agent, bot, url, code, error, description,"
     " ARRAY(SELECT jsonb_array_elements_text(tags)), user_variables, token, signature,"
     " body_format, route, signing_key_label FROM input ORDER BY i"
     " ON CONFLICT (mailgun_event_id, event_time) WHERE mailgun_event_id IS NOT NULL DO NOTHING"
-    " RETURNING id, lead_id, token, event_time, received_at),"
+    " RETURNING id, token, event_time, received_at),"
     " payload AS (INSERT INTO lead_email_event_payloads (event_id, event_time, received_at,"
     " payload) SELECT event.id, event.event_time, event.received_at, input.payload"
-    " FROM event JOIN input USING (token))"
-    " UPDATE webhook_tokens t SET event_id = event.id, lead_id = event.lead_id FROM event"
-    " WHERE t.token = event.token AND t.token = ANY(ARRAY(SELECT token FROM input))"
-    " RETURNING t.token"};
+    " FROM event JOIN input USING (id))"
+    " SELECT token FROM event"};
 
 #undef LEADHOOK_AT
 #undef LEADHOOK_MICROS
@@ -195,9 +195,10 @@ json lead_row(std::int64_t id, const LeadState& s) {
             {"dropped_at", json_micros(s.dropped_at)}};
 }
 
-json event_row(int index, const EventRecord& r, std::optional<std::int64_t> lead) {
+json event_row(int index, std::int64_t id, const EventRecord& r, std::optional<std::int64_t> lead) {
     const auto& e = r.event;
     return {{"i", index},
+            {"id", id},
             {"lead_id", lead ? json(*lead) : json(nullptr)},
             {"event_type", json_text(mailgun::to_string(e.type))},
             {"mailgun_event", json_text(e.mailgun_event)},

@@ -40,7 +40,8 @@ std::optional<EpochMicros> micros_at(const PgResult& r, int row, int col);
 app::LeadState read_lead(const PgResult& r, int row);
 nlohmann::json lead_row(std::int64_t id, const app::LeadState& s);
 /// `index`: the event's place in the batch; the first of two copies of a
-/// Mailgun event is the one written.
-nlohmann::json event_row(int index, const EventRecord& r, std::optional<std::int64_t> lead);
+/// Mailgun event is the one written. `id`: the one its token drew.
+nlohmann::json event_row(int index, std::int64_t id, const EventRecord& r,
+                         std::optional<std::int64_t> lead);
 
 } // namespace leadhook::storage

@@ -91,9 +91,18 @@ class ReplayTests(StackTestCase):
         status, reply = self.post(webhook(data, self.KEY))
         self.assertEqual((status, reply["status"]), (200, "success"), reply)
         # Mailgun delivering the same event (id, timestamp) again, signed afresh.
-        status, reply = self.post(webhook(data, self.LABELLED))
+        again = webhook(data, self.LABELLED)
+        status, reply = self.post(again)
         self.assertEqual((status, reply["status"], reply["l_id"]), (200, "duplicate", lead), reply)
-        self.assertEqual(len(self.events_for(message_id)), 1)
+        events = self.events_for(message_id)
+        self.assertEqual(len(events), 1)
+        # The new token drew an event id of its own when claimed; its ledger
+        # row must point at the original instead, and answer a retry so.
+        self.assertEqual(self.stack.sql(
+            "SELECT event_id, lead_id FROM webhook_tokens WHERE token = :'p0'",
+            json.loads(again)["signature"]["token"]), [[events[0][0], str(lead)]])
+        status, reply = self.post(again)
+        self.assertEqual((status, reply["status"], reply["l_id"]), (200, "duplicate", lead), reply)
         self.assertEqual(self.counters(lead)["clicks"], 1)
         # Same id at another time is another event (ids are unique only within a day).
         status, reply = self.post(webhook(dict(data, timestamp=data["timestamp"] + 1), self.KEY))
