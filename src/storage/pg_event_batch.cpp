@@ -12,8 +12,6 @@
 namespace leadhook::storage {
 namespace {
 
-using nlohmann::json;
-
 // clang-format off
 // Claims the batch's new tokens, in token order so that two batches sharing
 // tokens wait for each other instead of deadlocking. A token another
@@ -72,8 +70,8 @@ std::optional<std::int64_t> id_at(const PgResult& r, int row, int col) {
     return std::stoll(std::string(r.text(row, col)));
 }
 
-std::array<PgParam, 1> rows_param(const json& rows) {
-    return {rows.dump()};
+std::array<PgParam, 1> rows_param(JsonbText& rows) {
+    return {rows.finish()};
 }
 
 /// The statements of one batch's transaction, in order; each returns the
@@ -124,19 +122,18 @@ class BatchTransaction {
     }
 
     std::optional<StoreError> claim() {
-        json rows = json::array();
-        auto& items = m_batch.items();
-        for (std::size_t i = 0; i < items.size(); ++i) {
-            if (m_batch.is_owner(i)) {
-                const EventRecord& r = *items[i].record;
-                rows.push_back({{"token", items[i].token},
-                                {"sha256", to_hex(r.body_sha256)},
-                                {"signed_at", r.signed_at},
-                                {"received_at", r.received_at},
-                                {"key_label", json_text(r.key_label)},
-                                {"lead_id", items[i].lead_id ? json(*items[i].lead_id) : json()}});
-            }
-        }
+        JsonbText rows;
+        m_batch.for_each_owner([&rows](std::size_t, const BatchItem& item) {
+            const EventRecord& r = *item.record;
+            rows.begin_object()
+                .text("token", item.token)
+                .text("sha256", to_hex(r.body_sha256))
+                .number("signed_at", r.signed_at)
+                .number("received_at", r.received_at)
+                .text("key_label", r.key_label)
+                .number("lead_id", item.lead_id)
+                .end_object();
+        });
         auto claimed = m_conn.exec(claim_tokens, rows_param(rows));
         if (!claimed) {
             return claimed.error();
@@ -152,13 +149,12 @@ class BatchTransaction {
 
     /// Tokens already in the ledger: their requests are duplicates or forgeries.
     std::optional<StoreError> judge_used_tokens() {
-        json tokens = json::array();
-        auto& items = m_batch.items();
-        for (std::size_t i = 0; i < items.size(); ++i) {
-            if (m_batch.is_owner(i) && !items[i].claimed) {
-                tokens.push_back(items[i].token);
+        JsonbText tokens;
+        m_batch.for_each_owner([&tokens](std::size_t, const BatchItem& item) {
+            if (!item.claimed) {
+                tokens.element(item.token);
             }
-        }
+        });
         if (tokens.empty()) {
             return std::nullopt;
         }
@@ -177,12 +173,14 @@ class BatchTransaction {
     /// Before the claim, so that the ledger row is written whole; nothing is
     /// locked yet, so a lead may still go before lock_leads().
     std::optional<StoreError> find_leads() {
-        json rows = json::array();
-        m_batch.for_each_owner([&rows](std::size_t i, BatchItem& item) {
+        JsonbText rows;
+        m_batch.for_each_owner([&rows](std::size_t i, const BatchItem& item) {
             const auto& event = item.record->event;
-            rows.push_back({{"i", i},
-                            {"message_id", json_text(event.message_id)},
-                            {"recipient", json_text(event.recipient)}});
+            rows.begin_object()
+                .number("i", static_cast<std::int64_t>(i))
+                .text("message_id", event.message_id)
+                .text("recipient", event.recipient)
+                .end_object();
         });
         auto found = m_conn.exec(resolve_leads, rows_param(rows));
         if (!found) {
@@ -208,7 +206,11 @@ class BatchTransaction {
         if (ids.empty()) {
             return std::nullopt;
         }
-        auto locked = m_conn.exec(storage::lock_leads, rows_param(json(ids)));
+        JsonbText id_list;
+        for (const std::int64_t id : ids) {
+            id_list.element(id);
+        }
+        auto locked = m_conn.exec(storage::lock_leads, rows_param(id_list));
         if (!locked) {
             return locked.error();
         }
@@ -216,11 +218,11 @@ class BatchTransaction {
             m_leads[*id_at(*locked, row, 0)] = read_lead(*locked, row);
         }
         // A lead deleted since it was found: the event is stored unmatched.
-        json gone = json::array();
+        JsonbText gone;
         m_batch.for_each_new([this, &gone](std::size_t, BatchItem& item) {
             if (item.lead_id && !m_leads.contains(*item.lead_id)) {
                 item.lead_id.reset();
-                gone.push_back(item.token);
+                gone.element(item.token);
             }
         });
         if (gone.empty()) {
@@ -231,10 +233,10 @@ class BatchTransaction {
     }
 
     std::optional<StoreError> append_events() {
-        json rows = json::array();
-        m_batch.for_each_new([&rows](std::size_t i, BatchItem& item) {
-            rows.push_back(
-                event_row(static_cast<int>(i), item.event_id.value(), *item.record, item.lead_id));
+        JsonbText rows;
+        m_batch.for_each_new([&rows](std::size_t i, const BatchItem& item) {
+            write_event_row(rows, static_cast<int>(i), item.event_id.value(), *item.record,
+                            item.lead_id);
         });
         auto inserted = m_conn.exec(insert_events, rows_param(rows));
         if (!inserted) {
@@ -246,14 +248,15 @@ class BatchTransaction {
 
     /// New tokens for Mailgun events stored before (or earlier in this batch).
     std::optional<StoreError> link_repeats() {
-        json rows = json::array();
+        JsonbText rows;
         m_batch.for_each_new([&rows](std::size_t, BatchItem& item) {
             if (!item.written) {
                 item.lead_id.reset(); // the original's lead, if any, comes from the link
-                rows.push_back(
-                    {{"token", item.token},
-                     {"mailgun_event_id", json_text(item.record->event.mailgun_event_id)},
-                     {"event_time", item.record->event_time}});
+                rows.begin_object()
+                    .text("token", item.token)
+                    .text("mailgun_event_id", item.record->event.mailgun_event_id)
+                    .number("event_time", item.record->event_time)
+                    .end_object();
             }
         });
         if (rows.empty()) {
@@ -287,9 +290,9 @@ class BatchTransaction {
         if (changed.empty()) {
             return std::nullopt;
         }
-        json rows = json::array();
+        JsonbText rows;
         for (const std::int64_t id : changed) {
-            rows.push_back(lead_row(id, m_leads[id]));
+            write_lead_row(rows, id, m_leads[id]);
         }
         if (auto updated = m_conn.exec(storage::update_leads, rows_param(rows)); !updated) {
             return updated.error();

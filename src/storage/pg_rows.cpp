@@ -8,7 +8,6 @@
 namespace leadhook::storage {
 
 using app::LeadState;
-using nlohmann::json;
 
 // Timestamps cross the wire as integer microseconds since the epoch, so no
 // precision is lost to floating point or time-zone formatting:
@@ -108,40 +107,6 @@ PgParam bytea(std::string_view bytes) {
     return "\\x" + to_hex(bytes);
 }
 
-json json_text(std::string_view value) {
-    return value.empty() ? json(nullptr) : json(to_storable_utf8(value));
-}
-
-namespace {
-
-json json_micros(const std::optional<EpochMicros>& t) {
-    return t ? json(*t) : json(nullptr);
-}
-
-/// JSON that jsonb accepts: valid UTF-8 and no NUL, in keys and strings alike.
-json storable(const json& value) {
-    if (value.is_string()) {
-        return to_storable_utf8(value.get_ref<const std::string&>());
-    }
-    if (value.is_array()) {
-        json out = json::array();
-        for (const auto& item : value) {
-            out.push_back(storable(item));
-        }
-        return out;
-    }
-    if (value.is_object()) {
-        json out = json::object();
-        for (const auto& [key, item] : value.items()) {
-            out[to_storable_utf8(key)] = storable(item);
-        }
-        return out;
-    }
-    return value;
-}
-
-} // namespace
-
 std::optional<EpochMicros> micros_at(const PgResult& r, int row, int col) {
     long long value = 0;
     const auto s = r.text(row, col);
@@ -167,71 +132,76 @@ LeadState read_lead(const PgResult& r, int row) {
                      str(19),    str(20),    str(21),    at(22),     at(23),     at(24)};
 }
 
-json lead_row(std::int64_t id, const LeadState& s) {
-    return {{"id", id},
-            {"delivered", s.delivered},
-            {"bounced", s.bounced},
-            {"spam", s.spam},
-            {"unsub", s.unsub},
-            {"dropped", s.dropped},
-            {"optout", s.optout},
-            {"opens", s.opens},
-            {"clicks", s.clicks},
-            {"status", json_text(s.status)},
-            {"status_at", json_micros(s.status_at)},
-            {"open_ip", json_text(s.open_ip)},
-            {"open_device", json_text(s.open_device)},
-            {"open_at", json_micros(s.open_at)},
-            {"click_ip", json_text(s.click_ip)},
-            {"click_device", json_text(s.click_device)},
-            {"click_at", json_micros(s.click_at)},
-            {"dropped_reason", json_text(s.dropped_reason)},
-            {"dropped_code", json_text(s.dropped_code)},
-            {"dropped_description", json_text(s.dropped_description)},
-            {"bounce_error", json_text(s.bounce_error)},
-            {"bounce_code", json_text(s.bounce_code)},
-            {"last_updated", json_micros(s.last_updated)},
-            {"bounce_at", json_micros(s.bounce_at)},
-            {"dropped_at", json_micros(s.dropped_at)}};
+void write_lead_row(JsonbText& rows, std::int64_t id, const LeadState& s) {
+    rows.begin_object()
+        .number("id", id)
+        .boolean("delivered", s.delivered)
+        .boolean("bounced", s.bounced)
+        .boolean("spam", s.spam)
+        .boolean("unsub", s.unsub)
+        .boolean("dropped", s.dropped)
+        .boolean("optout", s.optout)
+        .number("opens", s.opens)
+        .number("clicks", s.clicks)
+        .text("status", s.status)
+        .number("status_at", s.status_at)
+        .text("open_ip", s.open_ip)
+        .text("open_device", s.open_device)
+        .number("open_at", s.open_at)
+        .text("click_ip", s.click_ip)
+        .text("click_device", s.click_device)
+        .number("click_at", s.click_at)
+        .text("dropped_reason", s.dropped_reason)
+        .text("dropped_code", s.dropped_code)
+        .text("dropped_description", s.dropped_description)
+        .text("bounce_error", s.bounce_error)
+        .text("bounce_code", s.bounce_code)
+        .number("last_updated", s.last_updated)
+        .number("bounce_at", s.bounce_at)
+        .number("dropped_at", s.dropped_at)
+        .end_object();
 }
 
-json event_row(int index, std::int64_t id, const EventRecord& r, std::optional<std::int64_t> lead) {
+void write_event_row(JsonbText& rows, int index, std::int64_t id, const EventRecord& r,
+                     std::optional<std::int64_t> lead) {
     const auto& e = r.event;
-    return {{"i", index},
-            {"id", id},
-            {"lead_id", lead ? json(*lead) : json(nullptr)},
-            {"event_type", json_text(mailgun::to_string(e.type))},
-            {"mailgun_event", json_text(e.mailgun_event)},
-            {"severity", json_text(e.severity)},
-            {"reason", json_text(e.reason)},
-            {"recipient", json_text(e.recipient)},
-            {"message_id", json_text(e.message_id)},
-            {"mailgun_event_id", json_text(e.mailgun_event_id)},
-            {"event_time", r.event_time},
-            {"received_at", r.received_at},
-            {"domain", json_text(e.domain)},
-            {"ip", json_text(e.ip)},
-            {"country", json_text(e.country)},
-            {"region", json_text(e.region)},
-            {"city", json_text(e.city)},
-            {"device_type", json_text(e.device_type)},
-            {"client_type", json_text(e.client_type)},
-            {"client_name", json_text(e.client_name)},
-            {"client_os", json_text(e.client_os)},
-            {"user_agent", json_text(e.user_agent)},
-            {"bot", json_text(e.bot)},
-            {"url", json_text(e.url)},
-            {"code", json_text(e.code)},
-            {"error", json_text(e.error)},
-            {"description", json_text(e.description)},
-            {"tags", storable(e.tags)},
-            {"user_variables", storable(e.user_variables)},
-            {"token", json_text(r.token)},
-            {"signature", json_text(r.signature)},
-            {"body_format", json_text(mailgun::to_string(e.format))},
-            {"route", json_text(r.route)},
-            {"signing_key_label", json_text(r.key_label)},
-            {"payload", storable(e.payload)}};
+    rows.begin_object()
+        .number("i", index)
+        .number("id", id)
+        .number("lead_id", lead)
+        .text("event_type", mailgun::to_string(e.type))
+        .text("mailgun_event", e.mailgun_event)
+        .text("severity", e.severity)
+        .text("reason", e.reason)
+        .text("recipient", e.recipient)
+        .text("message_id", e.message_id)
+        .text("mailgun_event_id", e.mailgun_event_id)
+        .number("event_time", r.event_time)
+        .number("received_at", r.received_at)
+        .text("domain", e.domain)
+        .text("ip", e.ip)
+        .text("country", e.country)
+        .text("region", e.region)
+        .text("city", e.city)
+        .text("device_type", e.device_type)
+        .text("client_type", e.client_type)
+        .text("client_name", e.client_name)
+        .text("client_os", e.client_os)
+        .text("user_agent", e.user_agent)
+        .text("bot", e.bot)
+        .text("url", e.url)
+        .text("code", e.code)
+        .text("error", e.error)
+        .text("description", e.description)
+        .strings("tags", e.tags)
+        .value("user_variables", e.user_variables)
+        .text("token", r.token)
+        .text("signature", r.signature)
+        .text("body_format", mailgun::to_string(e.format))
+        .text("route", r.route)
+        .text("signing_key_label", r.key_label)
+        .value("payload", e.payload)
+        .end_object();
 }
 
 } // namespace leadhook::storage

@@ -4,9 +4,8 @@
 // EventRecord.
 #include "app/lead_state.hpp"
 #include "storage/event_store.hpp"
+#include "storage/jsonb_text.hpp"
 #include "storage/pg.hpp"
-
-#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -20,14 +19,12 @@ PgParam text(std::string_view value);
 PgParam number(long long value);
 /// bytea in PostgreSQL's hex input format.
 PgParam bytea(std::string_view bytes);
-/// text()'s rule as a JSON value: null for empty.
-nlohmann::json json_text(std::string_view value);
 
 /// $1: a jsonb array of lead ids. Rows: id, then the LeadState columns.
 extern const PgStatement lock_leads;
-/// $1: a jsonb array of lead_row() objects.
+/// $1: a jsonb array of write_lead_row() objects.
 extern const PgStatement update_leads;
-/// $1: a jsonb array of event_row() objects, tokens unique. Returns the token
+/// $1: a jsonb array of write_event_row() objects, tokens unique. Returns the token
 /// of each event written (those not returned were already stored).
 extern const PgStatement insert_events;
 
@@ -38,10 +35,10 @@ std::optional<EpochMicros> micros_at(const PgResult& r, int row, int col);
 
 /// Row `row` of a lock_leads result.
 app::LeadState read_lead(const PgResult& r, int row);
-nlohmann::json lead_row(std::int64_t id, const app::LeadState& s);
+void write_lead_row(JsonbText& rows, std::int64_t id, const app::LeadState& s);
 /// `index`: the event's place in the batch; the first of two copies of a
 /// Mailgun event is the one written. `id`: the one its token drew.
-nlohmann::json event_row(int index, std::int64_t id, const EventRecord& r,
-                         std::optional<std::int64_t> lead);
+void write_event_row(JsonbText& rows, int index, std::int64_t id, const EventRecord& r,
+                     std::optional<std::int64_t> lead);
 
 } // namespace leadhook::storage

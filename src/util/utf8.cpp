@@ -1,12 +1,8 @@
 #include "util/utf8.hpp"
 
 namespace leadhook {
-namespace {
 
-constexpr std::string_view replacement = "\xEF\xBF\xBD";
-
-/// Length of the valid UTF-8 sequence starting at `s[i]`, or 0 if invalid.
-std::size_t valid_sequence(std::string_view s, std::size_t i) {
+std::size_t storable_utf8_length(std::string_view s, std::size_t i) {
     const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
     const unsigned char lead = byte(i);
     std::size_t len = 0;
@@ -38,15 +34,13 @@ std::size_t valid_sequence(std::string_view s, std::size_t i) {
     return len;
 }
 
-} // namespace
-
 std::string to_storable_utf8(std::string_view text) {
     std::string out;
     out.reserve(text.size());
     for (std::size_t i = 0; i < text.size();) {
-        const std::size_t len = valid_sequence(text, i);
+        const std::size_t len = storable_utf8_length(text, i);
         if (len == 0) {
-            out.append(replacement);
+            out.append(utf8_replacement);
             ++i;
         } else {
             out.append(text.substr(i, len));

@@ -3,8 +3,10 @@
 // database, but the ledger rules of the PostgreSQL store are kept (same token
 // and body: duplicate; same token, other body: forgery; same Mailgun event id
 // and time under a new token: duplicate), so a replayed request can be
-// checked. Events are serialised the way the real store sends them.
+// checked. Events are written as jsonb text the way the real store sends
+// them, and the text is checked.
 #include "storage/event_store.hpp"
+#include "storage/jsonb_text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -68,16 +70,34 @@ class MemoryStore final : public storage::EventStore {
     int quarantined = 0; ///< quarantine() calls since reset()
 
   private:
-    /// The JSON the PostgreSQL store builds for its statements.
+    static bool has_nul(const nlohmann::json& value) {
+        if (value.is_string()) {
+            return value.get_ref<const std::string&>().find('\0') != std::string::npos;
+        }
+        for (const auto& [key, item] : value.items()) {
+            if ((value.is_object() && key.find('\0') != std::string::npos) || has_nul(item)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// The jsonb text the PostgreSQL store sends, checked as PostgreSQL
+    /// would: valid UTF-8 JSON with no NUL. (Two keys that differ only in
+    /// invalid bytes become the same key; jsonb keeps the last, as the
+    /// parser here does.)
     static void serialise(const storage::EventRecord& record) {
-        using nlohmann::json;
-        const json row{{"payload", record.event.payload},
-                       {"user_variables", record.event.user_variables},
-                       {"tags", record.event.tags},
-                       {"recipient", record.event.recipient},
-                       {"event_time", record.event_time}};
-        const std::string text = row.dump(-1, ' ', false, json::error_handler_t::replace);
-        if (text.empty()) {
+        storage::JsonbText row;
+        row.begin_object()
+            .value("payload", record.event.payload)
+            .value("user_variables", record.event.user_variables)
+            .strings("tags", record.event.tags)
+            .text("recipient", record.event.recipient)
+            .number("event_time", record.event_time)
+            .end_object();
+        const std::string text = row.finish();
+        const auto parsed = nlohmann::json::parse(text, nullptr, false);
+        if (parsed.is_discarded() || has_nul(parsed)) {
             std::abort();
         }
     }
