@@ -47,11 +47,13 @@ constexpr PgStatement resolve_leads{"leadhook_resolve_leads",
     " ORDER BY followup_email_sent_date DESC NULLS LAST, id DESC LIMIT 1) e ON true"};
 
 // A second delivery of a stored Mailgun event: its token points at the
-// original, so a retry of that request is answered the same way.
+// original, so a retry of that request is answered the same way. (Not the
+// id it drew when claimed: no event has that. Should the original be gone,
+// the token points at nothing.)
 constexpr PgStatement link_to_originals{"leadhook_link_to_originals",
     "UPDATE webhook_tokens t SET event_id = o.id, lead_id = o.lead_id"
     " FROM jsonb_to_recordset($1::jsonb) AS k(token text, mailgun_event_id text, event_time bigint)"
-    " JOIN lead_email_events o ON o.mailgun_event_id = k.mailgun_event_id"
+    " LEFT JOIN lead_email_events o ON o.mailgun_event_id = k.mailgun_event_id"
     " AND o.event_time = timestamptz 'epoch' + k.event_time * interval '1 microsecond'"
     " WHERE t.token = k.token"
     " AND t.token = ANY(ARRAY(SELECT x->>'token' FROM jsonb_array_elements($1::jsonb) x))"

@@ -62,6 +62,32 @@ class ReplayTests(StackTestCase):
         status, reply = self.post(body)
         self.assertEqual((status, reply["status"], reply["l_id"]), (200, "duplicate", None), reply)
 
+    def test_a_lead_deleted_between_finding_and_locking_is_stored_unmatched(self):
+        # leadhook finds the lead before it claims the token (the ledger row
+        # is written whole) and locks it after. A trigger on the claim
+        # deletes the lead in between, as a concurrent DELETE could.
+        lead, email, message_id = self.add_lead("vanishing")
+        self.stack.sql(
+            "CREATE FUNCTION leadhook_test_delete_lead() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$BEGIN DELETE FROM leads WHERE id = NEW.lead_id; RETURN NULL; END$$;"
+            " CREATE TRIGGER leadhook_test_vanish AFTER INSERT ON webhook_tokens FOR EACH ROW"
+            " WHEN (NEW.lead_id = %d) EXECUTE FUNCTION leadhook_test_delete_lead();" % lead)
+        try:
+            body = webhook(event_data("opened", message_id, email), self.KEY)
+            status, reply = self.post(body)
+            self.assertEqual((status, reply["status"], reply["l_id"]), (200, "unmatched", None),
+                             reply)
+            self.assertEqual([event[2] for event in self.events_for(message_id)], [""])
+            self.assertEqual(self.stack.sql(
+                "SELECT coalesce(lead_id::text, 'null'), event_id IS NOT NULL FROM webhook_tokens"
+                " WHERE token = :'p0'", json.loads(body)["signature"]["token"]), [["null", "t"]])
+            status, reply = self.post(body)
+            self.assertEqual((status, reply["status"], reply["l_id"]), (200, "duplicate", None),
+                             reply)
+        finally:
+            self.stack.sql("DROP TRIGGER leadhook_test_vanish ON webhook_tokens;"
+                           " DROP FUNCTION leadhook_test_delete_lead();")
+
     def test_same_token_with_another_body_is_a_forgery(self):
         lead, email, message_id = self.add_lead("forgery")
         signature = signed_block(self.KEY)
