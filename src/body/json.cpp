@@ -17,6 +17,30 @@ std::string describe_key(const std::string& key) {
     return printable ? " \"" + key + "\"" : "";
 }
 
+/// The first key some object of `text` (valid JSON) repeats, if any.
+std::optional<std::string> first_repeated_key(std::string_view text) {
+    std::vector<std::set<std::string>> open_objects;
+    std::optional<std::string> repeated;
+    const auto track_keys = [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+        using Event = nlohmann::json::parse_event_t;
+        if (event == Event::object_start) {
+            open_objects.emplace_back();
+        } else if (event == Event::object_end && !open_objects.empty()) {
+            open_objects.pop_back();
+        } else if (event == Event::key && !open_objects.empty() && !repeated &&
+                   !open_objects.back().insert(parsed.get<std::string>()).second) {
+            repeated = parsed.get<std::string>();
+        }
+        return true;
+    };
+    try {
+        [[maybe_unused]] const auto doc = nlohmann::json::parse(text, track_keys);
+    } catch (const nlohmann::json::exception&) {
+        // parse_json() parsed it already: this cannot fail.
+    }
+    return repeated;
+}
+
 } // namespace
 
 std::size_t nesting_depth(std::string_view text) {
@@ -53,31 +77,35 @@ Expected<nlohmann::json, ParseError> parse_json(std::string_view text, std::size
     }
     // nlohmann keeps the last of a repeated key; another reader could take
     // the first, so a repeated key is refused rather than silently resolved.
-    std::vector<std::set<std::string>> open_objects;
-    std::optional<std::string> repeated;
-    const auto track_keys = [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
-        using Event = nlohmann::json::parse_event_t;
+    // Counting the keys each object read is enough to notice one (the object
+    // then holds fewer members); which key it was is looked for only then.
+    using Event = nlohmann::json::parse_event_t;
+    std::vector<std::size_t> keys_read;
+    bool repeats = false;
+    const auto count_keys = [&](int, Event event, nlohmann::json& parsed) {
         if (event == Event::object_start) {
-            open_objects.emplace_back();
-        } else if (event == Event::object_end && !open_objects.empty()) {
-            open_objects.pop_back();
-        } else if (event == Event::key && !open_objects.empty() && !repeated &&
-                   !open_objects.back().insert(parsed.get<std::string>()).second) {
-            repeated = parsed.get<std::string>();
+            keys_read.push_back(0);
+        } else if (event == Event::key && !keys_read.empty()) {
+            ++keys_read.back();
+        } else if (event == Event::object_end && !keys_read.empty()) {
+            repeats = repeats || keys_read.back() != parsed.size();
+            keys_read.pop_back();
         }
         return true;
     };
     nlohmann::json doc;
     try {
-        doc = nlohmann::json::parse(text, track_keys);
+        doc = nlohmann::json::parse(text, count_keys);
     } catch (const nlohmann::json::out_of_range&) {
         // Valid JSON, but nlohmann refuses a number no double can hold (1e400).
         return unexpected(ParseError{"JSON number out of range (larger than a double can hold)"});
     } catch (const nlohmann::json::exception&) {
         return unexpected(ParseError{"body is not valid JSON"});
     }
-    if (repeated) {
-        return unexpected(ParseError{"JSON object repeats the key" + describe_key(*repeated)});
+    if (repeats) {
+        const auto key = first_repeated_key(text);
+        return unexpected(
+            ParseError{"JSON object repeats the key" + (key ? describe_key(*key) : "")});
     }
     return doc;
 }

@@ -6,6 +6,59 @@
 #include <charconv>
 
 namespace leadhook::storage {
+namespace {
+
+/// Printable ASCII that JSON takes as it is.
+bool plain(char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte >= 0x20 && byte < 0x80 && c != '"' && c != '\\';
+}
+
+/// Appends the character at value[i] (not plain()) escaped, or U+FFFD for
+/// an invalid UTF-8 sequence or NUL; returns the bytes it took.
+std::size_t append_special(std::string& out, std::string_view value, std::size_t i) {
+    static constexpr std::string_view hex = "0123456789abcdef";
+    const std::size_t length = storable_utf8_length(value, i);
+    if (length == 0) {
+        out += utf8_replacement;
+        return 1;
+    }
+    const auto byte = static_cast<unsigned char>(value[i]);
+    switch (byte) {
+    case '"':
+        out += "\\\"";
+        break;
+    case '\\':
+        out += "\\\\";
+        break;
+    case '\b':
+        out += "\\b";
+        break;
+    case '\f':
+        out += "\\f";
+        break;
+    case '\n':
+        out += "\\n";
+        break;
+    case '\r':
+        out += "\\r";
+        break;
+    case '\t':
+        out += "\\t";
+        break;
+    default:
+        if (byte < 0x20) {
+            out += "\\u00";
+            out += hex[byte >> 4];
+            out += hex[byte & 0xF];
+        } else {
+            out.append(value.substr(i, length));
+        }
+    }
+    return length;
+}
+
+} // namespace
 
 JsonbText& JsonbText::begin_object() {
     separate();
@@ -115,48 +168,15 @@ void JsonbText::integer(std::int64_t value) {
 /// A JSON string, escaped as nlohmann's dump() escapes it (so storable JSON
 /// comes out byte for byte as dump() gives it), made storable on the way.
 void JsonbText::string(std::string_view value) {
-    static constexpr std::string_view hex = "0123456789abcdef";
     m_text += '"';
     for (std::size_t i = 0; i < value.size();) {
-        const auto byte = static_cast<unsigned char>(value[i]);
-        const std::size_t length = storable_utf8_length(value, i);
-        if (length == 0) {
-            m_text += utf8_replacement;
-            i += 1;
-            continue;
+        // Most of a payload is printable ASCII: copy such runs whole.
+        std::size_t run = i;
+        while (run < value.size() && plain(value[run])) {
+            ++run;
         }
-        switch (byte) {
-        case '"':
-            m_text += "\\\"";
-            break;
-        case '\\':
-            m_text += "\\\\";
-            break;
-        case '\b':
-            m_text += "\\b";
-            break;
-        case '\f':
-            m_text += "\\f";
-            break;
-        case '\n':
-            m_text += "\\n";
-            break;
-        case '\r':
-            m_text += "\\r";
-            break;
-        case '\t':
-            m_text += "\\t";
-            break;
-        default:
-            if (byte < 0x20) {
-                m_text += "\\u00";
-                m_text += hex[byte >> 4];
-                m_text += hex[byte & 0xF];
-            } else {
-                m_text.append(value.substr(i, length));
-            }
-        }
-        i += length;
+        m_text.append(value.substr(i, run - i));
+        i = run < value.size() ? run + append_special(m_text, value, run) : run;
     }
     m_text += '"';
 }
