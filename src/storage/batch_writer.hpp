@@ -61,7 +61,6 @@ class BatchWriter {
     struct Waiter;
     void run(BatchSink& sink);
     std::vector<Waiter*> take_batch();
-    void release(const std::vector<Waiter*>& batch);
 
     std::vector<std::unique_ptr<BatchSink>> m_sinks;
     BatchWriterOptions m_options;
