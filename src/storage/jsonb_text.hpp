@@ -25,14 +25,14 @@ class JsonbText {
     JsonbText& end_object();
 
     /// Members of the current object. text(): null when empty, as text() params.
-    JsonbText& text(std::string_view key, std::string_view value);
-    JsonbText& number(std::string_view key, std::int64_t value);
-    JsonbText& number(std::string_view key, std::optional<std::int64_t> value);
-    JsonbText& boolean(std::string_view key, bool value);
+    JsonbText& text(std::string_view name, std::string_view value);
+    JsonbText& number(std::string_view name, std::int64_t value);
+    JsonbText& number(std::string_view name, std::optional<std::int64_t> value);
+    JsonbText& boolean(std::string_view name, bool value);
     /// An array of strings.
-    JsonbText& strings(std::string_view key, const std::vector<std::string>& values);
+    JsonbText& strings(std::string_view name, const std::vector<std::string>& values);
     /// Written as nlohmann's compact dump() would, strings made storable.
-    JsonbText& value(std::string_view key, const nlohmann::json& value);
+    JsonbText& value(std::string_view name, const nlohmann::json& value);
 
     /// Elements of the outer array that are not objects.
     JsonbText& element(std::string_view value);

@@ -2,8 +2,8 @@
 
 namespace leadhook {
 
-std::size_t storable_utf8_length(std::string_view s, std::size_t i) {
-    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+std::size_t storable_utf8_length(std::string_view text, std::size_t i) {
+    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
     const unsigned char lead = byte(i);
     std::size_t len = 0;
     unsigned char lo = 0x80;
@@ -23,7 +23,7 @@ std::size_t storable_utf8_length(std::string_view s, std::size_t i) {
     } else {
         return 0;
     }
-    if (i + len > s.size() || byte(i + 1) < lo || byte(i + 1) > hi) {
+    if (i + len > text.size() || byte(i + 1) < lo || byte(i + 1) > hi) {
         return 0;
     }
     for (std::size_t k = 2; k < len; ++k) {
