@@ -74,6 +74,9 @@ class MemoryStore final : public storage::EventStore {
         if (value.is_string()) {
             return value.get_ref<const std::string&>().find('\0') != std::string::npos;
         }
+        if (!value.is_structured()) {
+            return false; // items() of a number would be the number itself
+        }
         for (const auto& [key, item] : value.items()) {
             if ((value.is_object() && key.find('\0') != std::string::npos) || has_nul(item)) {
                 return true;
