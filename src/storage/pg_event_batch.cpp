@@ -1,5 +1,6 @@
 // PgEventStore's writes: a batch of events in one transaction, with
-// set-based statements whose number does not grow with the batch.
+// set-based statements (storage/pg_rows) whose number does not grow with
+// the batch.
 #include "storage/batch_plan.hpp"
 #include "storage/pg_event_store.hpp"
 #include "storage/pg_rows.hpp"
@@ -11,59 +12,6 @@
 
 namespace leadhook::storage {
 namespace {
-
-// clang-format off
-// Claims the batch's new tokens, in token order so that two batches sharing
-// tokens wait for each other instead of deadlocking. A token another
-// transaction holds waits here until that one commits (then it is not
-// returned) or aborts. Each claimed token draws its event's id now, so the
-// ledger row is complete when written and never updated for a new event
-// (an UPDATE would cost a second row version and its index entries).
-constexpr PgStatement claim_tokens{"leadhook_claim_tokens",
-    "INSERT INTO webhook_tokens (token, body_sha256, signed_at, received_at, key_label,"
-    " event_id, lead_id)"
-    " SELECT token, decode(sha256, 'hex'),"
-    " timestamptz 'epoch' + signed_at * interval '1 microsecond',"
-    " timestamptz 'epoch' + received_at * interval '1 microsecond', key_label,"
-    " nextval('lead_email_events_id_seq'), lead_id"
-    " FROM jsonb_to_recordset($1::jsonb) AS r(token text, sha256 text, signed_at bigint,"
-    " received_at bigint, key_label text, lead_id bigint)"
-    " ORDER BY token ON CONFLICT (token) DO NOTHING RETURNING token, event_id"};
-
-constexpr PgStatement read_ledger{"leadhook_read_ledger",
-    "SELECT token, encode(body_sha256, 'hex'), lead_id FROM webhook_tokens"
-    " WHERE token = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))"};
-
-// The lead each event is about: by the follow-up email's message id, else
-// the newest lead for the address. Locked afterwards, in id order.
-constexpr PgStatement resolve_leads{"leadhook_resolve_leads",
-    "SELECT k.i, coalesce(m.id, e.id) FROM jsonb_to_recordset($1::jsonb)"
-    " AS k(i integer, message_id text, recipient text)"
-    " LEFT JOIN LATERAL (SELECT id FROM leads"
-    " WHERE btrim(followup_email_receipt_id, '<> ') = k.message_id"
-    " ORDER BY followup_email_sent_date DESC NULLS LAST, id DESC LIMIT 1) m ON true"
-    " LEFT JOIN LATERAL (SELECT id FROM leads"
-    " WHERE m.id IS NULL AND lower(email_addr) = lower(k.recipient)"
-    " ORDER BY followup_email_sent_date DESC NULLS LAST, id DESC LIMIT 1) e ON true"};
-
-// A second delivery of a stored Mailgun event: its token points at the
-// original, so a retry of that request is answered the same way. (Not the
-// id it drew when claimed: no event has that. Should the original be gone,
-// the token points at nothing.)
-constexpr PgStatement link_to_originals{"leadhook_link_to_originals",
-    "UPDATE webhook_tokens t SET event_id = o.id, lead_id = o.lead_id"
-    " FROM jsonb_to_recordset($1::jsonb) AS k(token text, mailgun_event_id text, event_time bigint)"
-    " LEFT JOIN lead_email_events o ON o.mailgun_event_id = k.mailgun_event_id"
-    " AND o.event_time = timestamptz 'epoch' + k.event_time * interval '1 microsecond'"
-    " WHERE t.token = k.token"
-    " AND t.token = ANY(ARRAY(SELECT x->>'token' FROM jsonb_array_elements($1::jsonb) x))"
-    " RETURNING t.token, o.lead_id"};
-// The leads that were found for a claim but deleted before they could be
-// locked: their events are stored unmatched, and their ledger rows say so.
-constexpr PgStatement forget_leads{"leadhook_forget_leads",
-    "UPDATE webhook_tokens SET lead_id = NULL"
-    " WHERE token = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))"};
-// clang-format on
 
 std::optional<std::int64_t> id_at(const PgResult& r, int row, int col) {
     if (r.is_null(row, col)) {

@@ -1,7 +1,7 @@
 #pragma once
-// The leads and lead_email_events rows as libpq parameters and results: the
-// column lists of a batch's statements and their mapping to LeadState and
-// EventRecord.
+// A batch's statements, and the leads and lead_email_events rows as libpq
+// parameters and results: the column lists of those statements and their
+// mapping to LeadState and EventRecord.
 #include "app/lead_state.hpp"
 #include "storage/event_store.hpp"
 #include "storage/jsonb_text.hpp"
@@ -20,6 +20,20 @@ PgParam number(long long value);
 /// bytea in PostgreSQL's hex input format.
 PgParam bytea(std::string_view bytes);
 
+// The statements of a batch's transaction (storage/pg_event_batch.cpp), in
+// the order it runs them; what each does is said where it is defined.
+/// $1: rows (i, message_id, recipient). Rows: i, the matched lead id or NULL.
+extern const PgStatement resolve_leads;
+/// $1: rows (token, sha256, signed_at, received_at, key_label, lead_id).
+/// Rows: token, event_id of each token this transaction claimed.
+extern const PgStatement claim_tokens;
+/// $1: a jsonb array of tokens. Rows: token, body sha256 (hex), lead_id.
+extern const PgStatement read_ledger;
+/// $1: a jsonb array of tokens whose lead was deleted before its lock.
+extern const PgStatement forget_leads;
+/// $1: rows (token, mailgun_event_id, event_time). Rows: token, the
+/// original's lead_id (NULL when none).
+extern const PgStatement link_to_originals;
 /// $1: a jsonb array of lead ids. Rows: id, then the LeadState columns.
 extern const PgStatement lock_leads;
 /// $1: a jsonb array of write_lead_row() objects.
