@@ -60,11 +60,11 @@ class BatchPlan {
     /// Calls f(index, item) for each item whose token this transaction
     /// claimed: the new events.
     template <typename F> void for_each_new(F&& f) {
-        for (std::size_t i = 0; i < m_items.size(); ++i) {
-            if (is_owner(i) && m_items[i].claimed) {
-                f(i, m_items[i]);
+        for_each_owner([&f](std::size_t i, BatchItem& item) {
+            if (item.claimed) {
+                f(i, item);
             }
-        }
+        });
     }
 
     /// Each item's outcome, in order, once the transaction has committed.
