@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Shared helpers for leadhook's scripts: source this file, don't run it.
 #
-#   leadhook_install_deps          install the Debian packages that are missing
+#   leadhook_install_deps [PKG..]  install the Debian packages that are missing
+#                                   (LEADHOOK_PACKAGES, and PKG.. when given)
 #   leadhook_build [DIR] [-DX=Y..]  configure (once, or again when -D args are
 #                                   given) and build with -j$(nproc)
 #   leadhook_clang_tidy DIR [JOBS]  clang-tidy (.clang-tidy) over src/**/*.cpp
@@ -38,23 +39,25 @@ leadhook_die() {
   exit 1
 }
 
-# Prints the names (one a line) of LEADHOOK_PACKAGES that are not installed.
+# Prints the names (one a line) of LEADHOOK_PACKAGES and of its arguments
+# that are not installed.
 leadhook_missing_packages() {
   local pkg status
-  for pkg in "${LEADHOOK_PACKAGES[@]}"; do
+  for pkg in "${LEADHOOK_PACKAGES[@]}" "$@"; do
     status="$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)"
     [[ "$status" == installed ]] || printf '%s\n' "$pkg"
   done
 }
 
-# Installs the missing packages (as root), or tells how to (otherwise: exit 1).
+# Installs the missing packages (as root), or tells how to (otherwise: exit 1):
+# LEADHOOK_PACKAGES, and the arguments (a script's own extras, e.g. wrk).
 # While apt runs, a temporary policy-rc.d keeps the packages' maintainer
 # scripts from starting the machine's own nginx and PostgreSQL services.
 leadhook_install_deps() {
   local -a missing
   command -v dpkg-query >/dev/null 2>&1 ||
     leadhook_die "dpkg-query not found: this needs Debian 12 (or install the packages listed in scripts/lib/deps.sh yourself)"
-  mapfile -t missing < <(leadhook_missing_packages)
+  mapfile -t missing < <(leadhook_missing_packages "$@")
   if ((${#missing[@]} == 0)); then
     leadhook_say "all build dependencies present"
     return 0
@@ -80,20 +83,21 @@ leadhook_install_deps() {
     # (set -e is off inside "( ) ||", hence the &&)
     apt-get update && apt-get install -y --no-install-recommends "${missing[@]}"
   ) || leadhook_die "apt-get failed (see above)"
-  mapfile -t missing < <(leadhook_missing_packages)
+  mapfile -t missing < <(leadhook_missing_packages "$@")
   ((${#missing[@]} == 0)) || leadhook_die "still missing after apt-get install: ${missing[*]}"
   leadhook_say "dependencies installed"
 }
 
 # leadhook_build [BUILD_DIR] [CMAKE_ARGS...]: configures BUILD_DIR when it has
-# no cache yet or when CMAKE_ARGS are given, then builds everything.
+# no Makefile yet (never configured, or a configure that failed) or when
+# CMAKE_ARGS are given, then builds everything.
 # Warnings are errors unless the cache says LEADHOOK_WERROR=OFF.
 leadhook_build() {
   local build_dir="${1:-$LEADHOOK_ROOT/build}"
   if (($# > 0)); then shift; fi
   local jobs
   jobs="$(nproc 2>/dev/null || echo 2)"
-  if [[ ! -f "$build_dir/CMakeCache.txt" ]] || (($# > 0)); then
+  if [[ ! -f "$build_dir/Makefile" ]] || (($# > 0)); then
     leadhook_say "configuring $build_dir"
     cmake -S "$LEADHOOK_ROOT" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" ||
       leadhook_die "cmake configure failed"
