@@ -25,6 +25,7 @@ LEADHOOK_PACKAGES=(
   libfcgi-dev libfcgi-bin libssl-dev openssl libpq-dev libsystemd-dev systemd
   postgresql postgresql-contrib
   libboost-test-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev prometheus-cpp-dev
+  libgoogle-perftools-dev # tcmalloc (libtcmalloc_minimal), leadhook's allocator
   nginx-light curl python3 clang-format ca-certificates
   chromium fonts-dejavu-core # render the HTML report in tests and scripts/demo-report
 )
