@@ -234,7 +234,7 @@ def rss_verdict(kib):
     return mib, met(False)
 
 
-def targets_section(w, meta, runs, hmac, idle, soak, conns):
+def targets_section(w, meta, runs, hmac, idle, soak, db_runs, conns):
     c = TARGET_CONNECTIONS
     w("## Targets (issue 6), from this run\n")
     w(f"Each line compares this run's numbers with a target of issue 6; leadhook's figures are the medians "
@@ -307,6 +307,16 @@ def targets_section(w, meta, runs, hmac, idle, soak, conns):
         w(f"| resident memory flat over a {SOAK_ISSUE_SECONDS // 60}-minute run | not run "
           f"(`scripts/bench --soak-rss {SOAK_ISSUE_SECONDS}`) | not judged |")
     w("")
+    if db_runs:
+        best = max(db_runs, key=lambda r: r["events_per_s"])
+        w(f"For scale: PostgreSQL alone, running leadhook's batch write with nothing else busy, took at "
+          f"most {best['events_per_s']:,.0f} events/s in this run ({best['writers']} writers, "
+          f"{best['batch']} events per transaction; see the ceilings). "
+          + (f"The {TARGET_RPS:,} webhooks/s target is more than that, even before nginx, wrk and "
+             "leadhook's request handling take their share of the same cores.\n"
+             if best["events_per_s"] < TARGET_RPS else
+             f"The {TARGET_RPS:,} webhooks/s target is within that; nginx, wrk and leadhook's request "
+             "handling share the same cores.\n"))
 
 
 def soak_section(w, soak):
@@ -353,7 +363,7 @@ def compare_section(w, meta, rows):
       f"p99 {med('p99_us', new) / med('p99_us', old):.2f}× (lower is better).\n")
 
 
-def ceilings_section(w, meta, runs, nginx, pgb, hmac_runs, conns):
+def ceilings_section(w, meta, runs, nginx, pgb, hmac_runs, db_runs, conns):
     w("## Ceilings (same run, same machine)\n")
     w("| ceiling | connections/clients | requests or transactions/s | p50 ms | p99 ms | leadhook median as share |")
     w("|---|---|---|---|---|---|")
@@ -379,7 +389,21 @@ def ceilings_section(w, meta, runs, nginx, pgb, hmac_runs, conns):
           f"FastCGI edge, no database), behind nginx | {c} | {rng([r['rps'] for r in hs], lambda v: f'{v:.0f}')} "
           f"| {rng([r['p50_us'] for r in hs], fmt_ms)} | {rng([r['p99_us'] for r in hs], fmt_ms)} "
           f"| {100 * med / hmed:.1f} % |")
+    configs = sorted({(r["writers"], r["batch"]) for r in db_runs}, key=lambda k: (k[1], k[0]))
+    med64 = statistics.median([r["rps"] for r in runs if r["connections"] == 64]) if 64 in conns else None
+    for writers, batch in configs:
+        ds = [r["events_per_s"] for r in db_runs if (r["writers"], r["batch"]) == (writers, batch)]
+        share = f"64 conn: {100 * med64 / statistics.median(ds):.1f} %" if med64 else "–"
+        w(f"| database alone: leadhook's batch write from memory (`bench/db_ceiling.cpp`), "
+          f"{batch} events per transaction | {writers} writers | {rng(ds, lambda v: f'{v:.0f}')} events/s "
+          f"| – | – | {share} |")
     w("")
+    if db_runs:
+        w(f"Database ceiling: median of {len(db_runs) // max(len(configs), 1)} run(s) per configuration, "
+          f"min–max in parentheses; {sum(r['stored'] for r in db_runs)} of {sum(r['events'] for r in db_runs)} "
+          "events stored. The first configuration is leadhook's own (its writers, and its mean batch in the "
+          "64-connection runs) when both are given; nginx, wrk and leadhook's request threads are idle "
+          "meanwhile, so PostgreSQL has the machine to itself.\n")
     if hmac_runs:
         verified = sum(r.get("other200", 0) for r in hmac_runs)
         w(f"HMAC-only responder: median of {meta['runs']} run(s) per connection count, min–max in parentheses; "
@@ -397,6 +421,7 @@ def cmd_report(a):
     nginx = {r["connections"]: r for r in rows if r["kind"] == "nginx"}
     pgb = [r for r in rows if r["kind"] == "pgbench"]
     hmac_runs = [r for r in rows if r["kind"] == "hmac"]
+    db_runs = [r for r in rows if r["kind"] == "db"]
     idle = [r for r in rows if r["kind"] == "idle"]
     soak = [r for r in rows if r["kind"] == "soak"]
     conns = sorted({r["connections"] for r in runs})
@@ -435,11 +460,11 @@ def cmd_report(a):
       "`lead_email_event_payloads` and `webhook_tokens` rows (the `leads` UPDATE is not counted). "
       "peak RSS: highest VmRSS of the leadhook process sampled every 0.5 s during the runs "
       f"(VmHWM at the end: {meta.get('vmhwm_kib', 0) / 1024:.1f} MiB).\n")
-    if nginx or pgb or hmac_runs:
-        ceilings_section(w, meta, runs, nginx, pgb, hmac_runs, conns)
+    if nginx or pgb or hmac_runs or db_runs:
+        ceilings_section(w, meta, runs, nginx, pgb, hmac_runs, db_runs, conns)
     compare_section(w, meta, rows)
     if not meta.get("soak_only"):
-        targets_section(w, meta, runs, hmac_runs, idle, soak, conns)
+        targets_section(w, meta, runs, hmac_runs, idle, soak, db_runs, conns)
     if soak:
         soak_section(w, soak)
     w("## Correctness under load\n")
