@@ -1,5 +1,7 @@
 #include "obs/log.hpp"
 
+#include "util/utf8.hpp"
+
 #include <charconv>
 #include <cstdio>
 #include <optional>
@@ -7,11 +9,29 @@
 namespace leadhook::obs {
 namespace {
 
+/// Bytes of the character at value[i] that go into a line as they are: a
+/// printable ASCII byte, or a whole valid UTF-8 sequence other than a C1
+/// control (U+0080..U+009F, which some terminals act on, as they do on
+/// ESC). 0: value[i] is written as \xNN. So a line is always valid UTF-8,
+/// and nothing a client sends reaches the terminal of whoever reads it.
+std::size_t verbatim_length(std::string_view value, std::size_t i) {
+    const auto c = static_cast<unsigned char>(value[i]);
+    if (c < 0x80) {
+        return c < ' ' || c == 0x7f ? 0 : 1;
+    }
+    const std::size_t n = storable_utf8_length(value, i);
+    const bool c1_control = n == 2 && c == 0xC2 && static_cast<unsigned char>(value[i + 1]) < 0xA0;
+    return c1_control ? 0 : n;
+}
+
 bool needs_quotes(std::string_view value) {
-    for (unsigned char c : value) {
-        if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c == 0x7f) {
+    for (std::size_t i = 0; i < value.size();) {
+        const char c = value[i];
+        const std::size_t n = verbatim_length(value, i);
+        if (n == 0 || c == ' ' || c == '"' || c == '=' || c == '\\') {
             return true;
         }
+        i += n;
     }
     return false;
 }
@@ -22,19 +42,24 @@ void append_value(std::string& out, std::string_view value) {
         return;
     }
     out.push_back('"');
-    for (unsigned char c : value) {
+    for (std::size_t i = 0; i < value.size();) {
+        const char c = value[i];
+        const std::size_t n = verbatim_length(value, i);
         if (c == '"' || c == '\\') {
             out.push_back('\\');
-            out.push_back(static_cast<char>(c));
+            out.push_back(c);
         } else if (c == '\n') {
             out.append("\\n");
-        } else if (c < ' ' || c == 0x7f) {
+        } else if (n == 0) {
             char esc[8];
-            std::snprintf(esc, sizeof esc, "\\x%02x", c);
+            std::snprintf(esc, sizeof esc, "\\x%02x", static_cast<unsigned char>(c));
             out.append(esc);
         } else {
-            out.push_back(static_cast<char>(c));
+            out.append(value.substr(i, n));
+            i += n;
+            continue;
         }
+        ++i;
     }
     out.push_back('"');
 }

@@ -81,6 +81,20 @@ BOOST_AUTO_TEST_CASE(values_that_need_it_are_quoted_and_escaped) {
     BOOST_TEST(field_text(" ") == R"(k=" ")");
 }
 
+// A line is valid UTF-8 whatever a client sent (a log shipper may reject or
+// mangle one that is not), and no C1 control reaches a terminal.
+BOOST_AUTO_TEST_CASE(bytes_that_are_not_utf8_are_escaped) {
+    BOOST_TEST(field_text("caf\xE9") == R"(k="caf\xe9")");           // Latin-1
+    BOOST_TEST(field_text("cut\xC3") == R"(k="cut\xc3")");           // truncated sequence
+    BOOST_TEST(field_text("\xC0\xAF") == R"(k="\xc0\xaf")");         // overlong '/'
+    BOOST_TEST(field_text("\xED\xA0\x80") == R"(k="\xed\xa0\x80")"); // a UTF-16 surrogate
+    BOOST_TEST(field_text("csi\xC2\x9B"
+                          "2J") == R"(k="csi\xc2\x9b2J")");             // C1 control U+009B
+    BOOST_TEST(field_text("nbsp\xC2\xA0") == "k=nbsp\xC2\xA0");         // U+00A0 is printable
+    BOOST_TEST(field_text("\xF0\x9F\x93\xA7") == "k=\xF0\x9F\x93\xA7"); // U+1F4E7, 4 bytes
+    BOOST_TEST(field_text("\xC3\xBC\xFF\xC3\xBC") == "k=\"\xC3\xBC\\xff\xC3\xBC\"");
+}
+
 BOOST_AUTO_TEST_CASE(a_hostile_value_cannot_forge_a_line_or_a_field) {
     const std::string line = format_logfmt(
         t0, "info",
