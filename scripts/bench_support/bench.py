@@ -389,21 +389,24 @@ def ceilings_section(w, meta, runs, nginx, pgb, hmac_runs, db_runs, conns):
           f"FastCGI edge, no database), behind nginx | {c} | {rng([r['rps'] for r in hs], lambda v: f'{v:.0f}')} "
           f"| {rng([r['p50_us'] for r in hs], fmt_ms)} | {rng([r['p99_us'] for r in hs], fmt_ms)} "
           f"| {100 * med / hmed:.1f} % |")
-    configs = sorted({(r["writers"], r["batch"]) for r in db_runs}, key=lambda k: (k[1], k[0]))
-    med64 = statistics.median([r["rps"] for r in runs if r["connections"] == 64]) if 64 in conns else None
-    for writers, batch in configs:
+    # leadhook's own batching first, in the order scripts/bench ran them.
+    configs = list(dict.fromkeys((r["writers"], r["batch"], r.get("as_leadhook", 0)) for r in db_runs))
+    c = TARGET_CONNECTIONS
+    lh = [r["rps"] for r in runs if r["connections"] == c]
+    for writers, batch, as_leadhook in configs:
         ds = [r["events_per_s"] for r in db_runs if (r["writers"], r["batch"]) == (writers, batch)]
-        share = f"64 conn: {100 * med64 / statistics.median(ds):.1f} %" if med64 else "–"
+        share = f"{c} conn: {100 * statistics.median(lh) / statistics.median(ds):.1f} %" if lh else "–"
+        whose = f"as leadhook batched at {c} connections" if as_leadhook else "larger batches"
         w(f"| database alone: leadhook's batch write from memory (`bench/db_ceiling.cpp`), "
-          f"{batch} events per transaction | {writers} writers | {rng(ds, lambda v: f'{v:.0f}')} events/s "
-          f"| – | – | {share} |")
+          f"{batch} events per transaction ({whose}) | {writers} writers "
+          f"| {rng(ds, lambda v: f'{v:.0f}')} events/s | – | – | {share} |")
     w("")
     if db_runs:
         w(f"Database ceiling: median of {len(db_runs) // max(len(configs), 1)} run(s) per configuration, "
           f"min–max in parentheses; {sum(r['stored'] for r in db_runs)} of {sum(r['events'] for r in db_runs)} "
-          "events stored. The first configuration is leadhook's own (its writers, and its mean batch in the "
-          "64-connection runs) when both are given; nginx, wrk and leadhook's request threads are idle "
-          "meanwhile, so PostgreSQL has the machine to itself.\n")
+          "events stored. leadhook's own batching is its writers and its mean batch in the "
+          f"{c}-connection runs; nginx, wrk and leadhook's request threads are idle meanwhile, so "
+          "PostgreSQL has the machine to itself.\n")
     if hmac_runs:
         verified = sum(r.get("other200", 0) for r in hmac_runs)
         w(f"HMAC-only responder: median of {meta['runs']} run(s) per connection count, min–max in parentheses; "
