@@ -5,7 +5,8 @@ should) and as the printed --curl command run with bash and sh; where its key
 comes from; scripts/replay of the capture fixtures (tests/data/captures) over
 HTTP and over the FastCGI socket, twice (the second pass changes nothing),
 --resign against a stack that knows only the test key, --expect, --dry-run
-and --rate.
+and --rate; scripts/stack leadhook-restart --bin, and options a command does
+not take.
 """
 import os
 import shutil
@@ -403,6 +404,49 @@ class ReplayTests(DevtoolsCase):
 
 def tearDownModule():
     check_no_secrets()
+
+
+class StackToolTests(StackTestCase):
+    def stack_tool(self, *args):
+        result = subprocess.run([os.path.join(REPO, "scripts", "stack")] + list(args),
+                                capture_output=True, text=True, timeout=120)
+        return result.returncode, result.stdout + result.stderr
+
+    def restart_with(self, binary):
+        rc, out = self.stack_tool("leadhook-restart", "--dir", self.stack.dir, "--bin", binary)
+        self.assertEqual(rc, 0, out)
+        self.stack.env = self.stack._read_env()
+
+    def running_binary(self):
+        return os.path.realpath("/proc/%s/exe" % self.stack.env["LEADHOOK_PID"])
+
+    def test_leadhook_restart_bin_switches_the_binary_for_later_restarts(self):
+        original = self.stack.env["LEADHOOK_BIN"]
+        copy_dir = tempfile.mkdtemp(prefix="leadhook-bin-")
+        self.addCleanup(shutil.rmtree, copy_dir)
+        copy = os.path.join(copy_dir, "leadhook-other")
+        shutil.copy2(original, copy)
+        self.addCleanup(self.restart_with, original)
+        self.restart_with(copy)
+        self.assertEqual(self.stack.env["LEADHOOK_BIN"], copy)
+        self.assertEqual(self.running_binary(), copy)
+        self.assertEqual(self.stack.request("GET", "/api/v1/index")[0], 200)
+        rc, out = self.stack_tool("leadhook-restart", "--dir", self.stack.dir)
+        self.assertEqual(rc, 0, out)
+        self.stack.env = self.stack._read_env()
+        self.assertEqual(self.running_binary(), copy)  # kept for later restarts
+
+    def test_options_a_command_does_not_take_are_refused(self):
+        for args in (["leadhook-restart", "--threads", "4"],
+                     ["leadhook-restart", "--bin", "/nonexistent/leadhook"],
+                     ["status", "--wait", "3"],
+                     ["stop", "--http-port", "8081"]):
+            with self.subTest(args=args):
+                pid = self.stack._read_env()["LEADHOOK_PID"]
+                rc, out = self.stack_tool(args[0], "--dir", self.stack.dir, *args[1:])
+                self.assertEqual(rc, 1 if "/nonexistent/leadhook" in args else 2, out)
+                self.assertIn(args[1], out)
+                self.assertEqual(self.stack._read_env()["LEADHOOK_PID"], pid)  # untouched
 
 
 if __name__ == "__main__":
