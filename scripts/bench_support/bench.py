@@ -23,6 +23,8 @@ import statistics
 import sys
 import time
 
+from cpu_budget import cpu_section
+
 # Share of each event type (percent): mostly opens and clicks.
 MIX = [
     ("opened", 45),
@@ -465,6 +467,7 @@ def cmd_report(a):
       f"(VmHWM at the end: {meta.get('vmhwm_kib', 0) / 1024:.1f} MiB).\n")
     if nginx or pgb or hmac_runs or db_runs:
         ceilings_section(w, meta, runs, nginx, pgb, hmac_runs, db_runs, conns)
+    cpu_section(w, meta, runs, hmac_runs, conns, TARGET_RPS)
     compare_section(w, meta, rows)
     if not meta.get("soak_only"):
         targets_section(w, meta, runs, hmac_runs, idle, soak, db_runs, conns)

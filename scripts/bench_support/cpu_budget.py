@@ -1,0 +1,78 @@
+"""Where each request's CPU time goes: scripts/bench reads the CPU time
+(user + system, clock ticks from /proc) of the server process, PostgreSQL
+(the postmaster, its backends, and backends that exited), nginx (master and
+workers), wrk, and the whole machine just before and just after each wrk run.
+Divided by the requests answered, that is the CPU each request cost each
+part, whatever the machine's other load (which shows as "other")."""
+import statistics
+
+PARTS = ("server", "postgres", "nginx", "wrk")
+
+
+def per_request_us(run):
+    """{part: µs of CPU per request} for one run, with "other" (the rest of the
+    machine's busy time), "idle" and "total" (what the cores offered); None
+    when the run carries no samples."""
+    before, after = run.get("cpu_before"), run.get("cpu_after")
+    if not before or not after or run.get("requests", 0) <= 0:
+        return None
+    delta = [end - start for start, end in zip(before, after)]
+
+    def us(ticks):
+        return ticks * 1e6 / run["clock_ticks"] / run["requests"]
+
+    cost = {part: us(delta[i]) for i, part in enumerate(PARTS)}
+    busy, idle = delta[4], delta[5]
+    cost["other"] = max(0.0, us(busy) - sum(cost[p] for p in PARTS))
+    cost["idle"] = us(idle)
+    cost["total"] = us(busy + idle)
+    return cost
+
+
+def median_cost(runs):
+    costs = [c for c in (per_request_us(r) for r in runs) if c]
+    if not costs:
+        return None
+    return {k: statistics.median(c[k] for c in costs) for k in costs[0]}
+
+
+def budget_us(nproc, rps):
+    """CPU time per request the machine has at `rps` requests/s."""
+    return nproc * 1e6 / rps
+
+
+def cpu_section(w, meta, runs, hmac_runs, conns, target_rps):
+    rows = []
+    for label, group in (("leadhook", runs), ("HMAC-only responder", hmac_runs)):
+        for c in conns:
+            cost = median_cost([r for r in group if r["connections"] == c])
+            if cost:
+                rps = statistics.median(r["rps"] for r in group if r["connections"] == c)
+                rows.append((label, c, rps, cost))
+    if not rows:
+        return
+    w("## CPU per request\n")
+    w("CPU time (user + system) each part of the machine spent per request answered, in µs: "
+      "median of the runs at each connection count. The server is leadhook or the HMAC-only "
+      "responder; PostgreSQL counts the postmaster, every backend and the background processes; "
+      "other is the rest of the machine's busy time (kernel threads, interrupts, this script); "
+      "idle is the time no core had work; total is what the cores offered per request "
+      f"({meta['nproc']} cores / requests per second).\n")
+    w("| server | connections | requests/s | server | PostgreSQL | nginx | wrk | other | idle | total |")
+    w("|---|---|---|---|---|---|---|---|---|---|")
+    for label, c, rps, cost in rows:
+        w(f"| {label} | {c} | {rps:.0f} | " + " | ".join(
+            f"{cost[k]:.0f}" for k in ("server", "postgres", "nginx", "wrk", "other", "idle", "total"))
+          + " |")
+    w("")
+    at_target = [cost for label, c, _, cost in rows if label == "leadhook" and c == max(conns)]
+    if at_target:
+        cost = at_target[0]
+        budget = budget_us(int(meta["nproc"]), target_rps)
+        w(f"At {target_rps:,} requests/s these {meta['nproc']} cores offer {budget:.0f} µs per "
+          f"request in all. In leadhook's runs at {max(conns)} connections PostgreSQL alone used "
+          f"{cost['postgres']:.0f} µs per request, leadhook {cost['server']:.0f}, nginx "
+          f"{cost['nginx']:.0f} and wrk {cost['wrk']:.0f}: "
+          f"{cost['postgres'] + cost['server'] + cost['nginx'] + cost['wrk']:.0f} µs, "
+          f"{(cost['postgres'] + cost['server'] + cost['nginx'] + cost['wrk']) / budget:.1f}× "
+          "the budget.\n")
