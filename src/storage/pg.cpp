@@ -116,18 +116,26 @@ bool succeeded(const PgResultPtr& result) {
 
 } // namespace
 
+std::optional<StoreError> PgConnection::prepare_once(const PgStatement& statement) {
+    if (m_prepared.contains(statement.name)) {
+        return std::nullopt;
+    }
+    PgResultPtr prepared(
+        PQprepare(m_conn.get(), statement.name, statement.sql, 0, /*paramTypes=*/nullptr));
+    if (!succeeded(prepared)) {
+        return failure(prepared.get());
+    }
+    m_prepared.emplace(statement.name);
+    return std::nullopt;
+}
+
 Expected<PgResult, StoreError> PgConnection::exec(const PgStatement& statement,
                                                   std::span<const PgParam> params) {
     if (!m_conn) {
         return unexpected(StoreError{StoreFailure::unavailable, "", "not connected"});
     }
-    if (!m_prepared.contains(statement.name)) {
-        PgResultPtr prepared(
-            PQprepare(m_conn.get(), statement.name, statement.sql, 0, /*paramTypes=*/nullptr));
-        if (!succeeded(prepared)) {
-            return unexpected(failure(prepared.get()));
-        }
-        m_prepared.emplace(statement.name);
+    if (auto error = prepare_once(statement)) {
+        return unexpected(*error);
     }
     const auto values = param_values(params);
     PgResultPtr result(PQexecPrepared(m_conn.get(), statement.name, static_cast<int>(values.size()),
@@ -136,6 +144,85 @@ Expected<PgResult, StoreError> PgConnection::exec(const PgStatement& statement,
         return unexpected(failure(result.get()));
     }
     return PgResult(std::move(result));
+}
+
+Expected<PgResult, StoreError> PgConnection::exec_between(const char* before,
+                                                          const PgStatement& statement,
+                                                          std::span<const PgParam> params,
+                                                          const char* after) {
+    if (!m_conn) {
+        return unexpected(StoreError{StoreFailure::unavailable, "", "not connected"});
+    }
+    if (auto error = prepare_once(statement)) {
+        return unexpected(*error);
+    }
+    PGconn* conn = m_conn.get();
+    if (PQenterPipelineMode(conn) != 1) {
+        return unexpected(failure(nullptr));
+    }
+    const auto values = param_values(params);
+    auto send_command = [conn](const char* sql) {
+        return PQsendQueryParams(conn, sql, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+    };
+    const bool sent = (!before || send_command(before)) &&
+                      PQsendQueryPrepared(conn, statement.name, static_cast<int>(values.size()),
+                                          values.data(), nullptr, nullptr, 0) == 1 &&
+                      (!after || send_command(after)) && PQpipelineSync(conn) == 1;
+    if (!sent) {
+        // Nothing can be read back reliably: the connection is not reused.
+        StoreError error = failure(nullptr);
+        drop();
+        error.kind = StoreFailure::unavailable;
+        return unexpected(error);
+    }
+    return read_pipeline(1 + (before ? 1 : 0) + (after ? 1 : 0), before ? 1 : 0);
+}
+
+Expected<PgResult, StoreError> PgConnection::read_pipeline(int commands, int wanted) {
+    PGconn* conn = m_conn.get();
+    std::optional<PgResult> kept;
+    std::optional<StoreError> error;
+    // Each command's results end with a null; the sync point's does not.
+    // failure() drops a connection that broke, which ends the reading.
+    for (int command = 0; command <= commands && m_conn; ++command) {
+        PgResultPtr result(PQgetResult(conn));
+        if (!result) {
+            if (!error) {
+                error = failure(nullptr);
+            }
+            break;
+        }
+        const auto status = PQresultStatus(result.get());
+        if (status == PGRES_PIPELINE_SYNC) {
+            break;
+        }
+        if (succeeded(result)) {
+            if (command == wanted) {
+                kept.emplace(std::move(result));
+            }
+        } else if (!error && status != PGRES_PIPELINE_ABORTED) {
+            error = failure(result.get());
+        }
+        while (m_conn) {
+            if (PgResultPtr rest{PQgetResult(conn)}; !rest) {
+                break;
+            }
+        }
+    }
+    if (m_conn && PQexitPipelineMode(m_conn.get()) != 1) {
+        // Results left unread: the connection cannot be trusted any more.
+        if (!error) {
+            error = failure(nullptr);
+        }
+        drop();
+    }
+    if (error) {
+        return unexpected(*error);
+    }
+    if (!kept) {
+        return unexpected(StoreError{StoreFailure::internal, "", "pipeline returned no result"});
+    }
+    return std::move(*kept);
 }
 
 Expected<PgResult, StoreError> PgConnection::exec(const char* sql,

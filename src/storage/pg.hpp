@@ -84,6 +84,15 @@ class PgConnection {
     Expected<PgResult, StoreError> exec(const PgStatement& statement,
                                         std::span<const PgParam> params);
 
+    /// One round trip for up to three statements (libpq's pipeline mode):
+    /// `before` (a command without parameters, or nullptr), the statement,
+    /// then `after` (likewise). Returns the statement's result, or the
+    /// first error; once one fails, the server skips the rest, so an
+    /// `after` of "COMMIT" runs only when the statement succeeded. A
+    /// transaction block left open by an error is the caller's to roll back.
+    Expected<PgResult, StoreError> exec_between(const char* before, const PgStatement& statement,
+                                                std::span<const PgParam> params, const char* after);
+
     /// Runs a script of several statements with no parameters (PQexec):
     /// only for the schema migrations embedded at build time, never for
     /// anything built from input. The error carries the server's HINT.
@@ -95,6 +104,10 @@ class PgConnection {
 
   private:
     StoreError failure(const PGresult* result);
+    std::optional<StoreError> prepare_once(const PgStatement& statement);
+    /// Reads a pipeline's results up to its sync point: the one at
+    /// `wanted` (0-based among the commands sent), or the first error.
+    Expected<PgResult, StoreError> read_pipeline(int commands, int wanted);
     StoreError backing_off(EpochMicros now) const;
     Expected<PgConnPtr, StoreError> connect() const;
 

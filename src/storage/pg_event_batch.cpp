@@ -1,6 +1,8 @@
 // PgEventStore's writes: a batch of events in one transaction, with
 // set-based statements (storage/pg_rows) whose number does not grow with
-// the batch.
+// the batch. BEGIN travels with the first statement and COMMIT with the
+// last (one round trip each, libpq's pipeline mode): a batch normally
+// takes three round trips, which is most of a lone webhook's wait.
 #include "storage/batch_plan.hpp"
 #include "storage/pg_event_store.hpp"
 #include "storage/pg_rows.hpp"
@@ -28,24 +30,19 @@ std::array<PgParam, 1> rows_param(JsonbText& rows) {
 /// error that ends it, if any.
 class BatchTransaction {
   public:
-    BatchTransaction(PgConnection& conn, std::span<const EventRecord* const> records)
-        : m_conn(conn), m_batch(records) {}
+    /// `commit_sent` is set once COMMIT has gone to the server: from then
+    /// on the outcome of a lost connection is unknown.
+    BatchTransaction(PgConnection& conn, std::span<const EventRecord* const> records,
+                     bool& commit_sent)
+        : m_conn(conn), m_batch(records), m_commit_sent(commit_sent) {}
 
+    /// Begins, runs the statements and commits; on an error, the
+    /// transaction may still be open (roll it back).
     std::optional<StoreError> run() {
-        if (auto error = find_leads()) {
-            return error;
-        }
-        if (auto error = claim()) {
-            return error;
-        }
-        if (auto error = judge_used_tokens()) {
-            return error;
-        }
-        if (!any_claimed()) {
-            return std::nullopt;
-        }
-        for (auto step : {&BatchTransaction::lock_leads, &BatchTransaction::append_events,
-                          &BatchTransaction::link_repeats, &BatchTransaction::update_leads}) {
+        for (auto step :
+             {&BatchTransaction::find_and_lock_leads, &BatchTransaction::claim_and_append,
+              &BatchTransaction::judge_used_tokens, &BatchTransaction::link_repeats,
+              &BatchTransaction::update_leads_and_commit}) {
             if (auto error = (this->*step)()) {
                 return error;
             }
@@ -56,35 +53,41 @@ class BatchTransaction {
     BatchResults results() const { return m_batch.outcomes(); }
 
   private:
-    /// Sets `flag` on the owner of each token a statement returned (column 0).
-    void mark_owners(const PgResult& result, bool BatchItem::*flag) {
-        for (int row = 0; row < result.rows(); ++row) {
-            if (BatchItem* owner = m_batch.owner_of(result.text(row, 0))) {
-                owner->*flag = true;
-            }
-        }
-    }
-
-    bool any_claimed() {
-        bool any = false;
-        m_batch.for_each_new([&any](std::size_t, BatchItem&) { any = true; });
-        return any;
-    }
-
-    std::optional<StoreError> claim() {
+    /// Before the claim, so that the ledger row is written whole. A lead
+    /// deleted before its lock is not returned: its events are unmatched.
+    std::optional<StoreError> find_and_lock_leads() {
         JsonbText rows;
-        m_batch.for_each_owner([&rows](std::size_t, const BatchItem& item) {
-            const EventRecord& r = *item.record;
+        m_batch.for_each_owner([&rows](std::size_t i, const BatchItem& item) {
+            const auto& event = item.record->event;
             rows.begin_object()
-                .text("token", item.token)
-                .text("sha256", to_hex(r.body_sha256))
-                .number("signed_at", r.signed_at)
-                .number("received_at", r.received_at)
-                .text("key_label", r.key_label)
-                .number("lead_id", item.lead_id)
+                .number("i", static_cast<std::int64_t>(i))
+                .text("message_id", event.message_id)
+                .text("recipient", event.recipient)
                 .end_object();
         });
-        auto claimed = m_conn.exec(claim_tokens, rows_param(rows));
+        auto locked = m_conn.exec_between("BEGIN", resolve_and_lock_leads, rows_param(rows),
+                                          /*after=*/nullptr);
+        if (!locked) {
+            return locked.error();
+        }
+        auto& items = m_batch.items();
+        for (int row = 0; row < locked->rows(); ++row) {
+            const std::int64_t id = *id_at(*locked, row, 0);
+            const auto i = static_cast<std::size_t>(integer_at(*locked, row, lead_columns));
+            if (i < items.size()) {
+                items[i].lead_id = id;
+            }
+            m_leads.try_emplace(id, read_lead(*locked, row));
+        }
+        return std::nullopt;
+    }
+
+    std::optional<StoreError> claim_and_append() {
+        JsonbText rows;
+        m_batch.for_each_owner([&rows](std::size_t i, const BatchItem& item) {
+            write_event_row(rows, static_cast<int>(i), item.token, *item.record, item.lead_id);
+        });
+        auto claimed = m_conn.exec(claim_and_insert, rows_param(rows));
         if (!claimed) {
             return claimed.error();
         }
@@ -92,6 +95,7 @@ class BatchTransaction {
             if (BatchItem* owner = m_batch.owner_of(claimed->text(row, 0))) {
                 owner->claimed = true;
                 owner->event_id = id_at(*claimed, row, 1);
+                owner->written = claimed->text(row, 2) == "t";
             }
         }
         return std::nullopt;
@@ -117,82 +121,6 @@ class BatchTransaction {
                 std::string(entries->text(row, 0)),
                 LedgerEntry{std::string(entries->text(row, 1)), id_at(*entries, row, 2)});
         }
-        return std::nullopt;
-    }
-
-    /// Before the claim, so that the ledger row is written whole; nothing is
-    /// locked yet, so a lead may still go before lock_leads().
-    std::optional<StoreError> find_leads() {
-        JsonbText rows;
-        m_batch.for_each_owner([&rows](std::size_t i, const BatchItem& item) {
-            const auto& event = item.record->event;
-            rows.begin_object()
-                .number("i", static_cast<std::int64_t>(i))
-                .text("message_id", event.message_id)
-                .text("recipient", event.recipient)
-                .end_object();
-        });
-        auto found = m_conn.exec(resolve_leads, rows_param(rows));
-        if (!found) {
-            return found.error();
-        }
-        auto& items = m_batch.items();
-        for (int row = 0; row < found->rows(); ++row) {
-            const auto i = std::stoul(std::string(found->text(row, 0)));
-            if (i < items.size()) {
-                items[i].lead_id = id_at(*found, row, 1);
-            }
-        }
-        return std::nullopt;
-    }
-
-    std::optional<StoreError> lock_leads() {
-        std::set<std::int64_t> ids;
-        m_batch.for_each_new([&ids](std::size_t, BatchItem& item) {
-            if (item.lead_id) {
-                ids.insert(*item.lead_id);
-            }
-        });
-        if (ids.empty()) {
-            return std::nullopt;
-        }
-        JsonbText id_list;
-        for (const std::int64_t id : ids) {
-            id_list.element(id);
-        }
-        auto locked = m_conn.exec(storage::lock_leads, rows_param(id_list));
-        if (!locked) {
-            return locked.error();
-        }
-        for (int row = 0; row < locked->rows(); ++row) {
-            m_leads[*id_at(*locked, row, 0)] = read_lead(*locked, row);
-        }
-        // A lead deleted since it was found: the event is stored unmatched.
-        JsonbText gone;
-        m_batch.for_each_new([this, &gone](std::size_t, BatchItem& item) {
-            if (item.lead_id && !m_leads.contains(*item.lead_id)) {
-                item.lead_id.reset();
-                gone.element(item.token);
-            }
-        });
-        if (gone.empty()) {
-            return std::nullopt;
-        }
-        auto forgotten = m_conn.exec(forget_leads, rows_param(gone));
-        return forgotten ? std::nullopt : std::optional(forgotten.error());
-    }
-
-    std::optional<StoreError> append_events() {
-        JsonbText rows;
-        m_batch.for_each_new([&rows](std::size_t i, const BatchItem& item) {
-            write_event_row(rows, static_cast<int>(i), item.event_id.value(), *item.record,
-                            item.lead_id);
-        });
-        auto inserted = m_conn.exec(insert_events, rows_param(rows));
-        if (!inserted) {
-            return inserted.error();
-        }
-        mark_owners(*inserted, &BatchItem::written);
         return std::nullopt;
     }
 
@@ -225,8 +153,8 @@ class BatchTransaction {
     }
 
     /// The lead-state rules, event by event in arrival order; each changed
-    /// lead written once.
-    std::optional<StoreError> update_leads() {
+    /// lead written once, and COMMIT.
+    std::optional<StoreError> update_leads_and_commit() {
         std::set<std::int64_t> changed;
         m_batch.for_each_new([this, &changed](std::size_t, BatchItem& item) {
             const auto lead =
@@ -237,21 +165,23 @@ class BatchTransaction {
                 changed.insert(lead->first);
             }
         });
+        m_commit_sent = true;
         if (changed.empty()) {
-            return std::nullopt;
+            auto committed = m_conn.exec("COMMIT");
+            return committed ? std::nullopt : std::optional(committed.error());
         }
         JsonbText rows;
         for (const std::int64_t id : changed) {
             write_lead_row(rows, id, m_leads[id]);
         }
-        if (auto updated = m_conn.exec(storage::update_leads, rows_param(rows)); !updated) {
-            return updated.error();
-        }
-        return std::nullopt;
+        auto updated = m_conn.exec_between(/*before=*/nullptr, storage::update_leads,
+                                           rows_param(rows), "COMMIT");
+        return updated ? std::nullopt : std::optional(updated.error());
     }
 
     PgConnection& m_conn;
     BatchPlan m_batch;
+    bool& m_commit_sent;
     std::map<std::int64_t, app::LeadState> m_leads;
 };
 
@@ -262,14 +192,11 @@ PgEventStore::write_batch(std::span<const EventRecord* const> records) {
     if (auto error = ensure_partitions_for(records)) {
         return unexpected(*error);
     }
-    if (auto begun = m_conn.exec("BEGIN"); !begun) {
-        return unexpected(begun.error());
-    }
-    BatchTransaction transaction(m_conn, records);
+    BatchTransaction transaction(m_conn, records, m_commit_sent);
     if (auto error = transaction.run()) {
         return unexpected(rollback_with(*error));
     }
-    return commit_with(transaction.results());
+    return transaction.results();
 }
 
 } // namespace leadhook::storage

@@ -113,14 +113,6 @@ StoreError PgEventStore::rollback_with(StoreError error) {
     return error;
 }
 
-Expected<BatchResults, StoreError> PgEventStore::commit_with(BatchResults results) {
-    m_commit_sent = true;
-    if (auto committed = m_conn.exec("COMMIT"); !committed) {
-        return unexpected(rollback_with(committed.error()));
-    }
-    return results;
-}
-
 Readiness PgEventStore::readiness() {
     // A connection made before a database restart fails its first query;
     // like record(), try once more on a new one before saying "unreachable".

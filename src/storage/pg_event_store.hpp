@@ -1,6 +1,6 @@
 #pragma once
 // The PostgreSQL EventStore: writes a batch of webhooks in one transaction
-// that claims their tokens in the ledger, locks the matching leads, appends
+// that locks the matching leads, claims their tokens in the ledger, appends
 // the event rows and applies the lead-state rules (pg_event_batch.cpp); and
 // the bounded quarantine. A BatchWriter's writer threads each own one.
 #include "storage/batch_writer.hpp"
@@ -42,7 +42,6 @@ class PgEventStore final : public EventStore, public BatchSink {
     write_with_retries(std::span<const EventRecord* const> records);
     Expected<BatchResults, StoreError> write_batch(std::span<const EventRecord* const> records);
     std::optional<StoreError> ensure_partitions_for(std::span<const EventRecord* const> records);
-    Expected<BatchResults, StoreError> commit_with(BatchResults results);
     /// Rolls back (or drops a connection that cannot) and returns the error.
     StoreError rollback_with(StoreError error);
 

@@ -22,21 +22,36 @@ using app::LeadState;
 #define LEADHOOK_AT(col) "timestamptz 'epoch' + " col " * interval '1 microsecond'"
 #define LEADHOOK_MICROS(col) "(extract(epoch from " col ") * 1000000)::bigint"
 
-// The leads of a batch, locked in id order so that concurrent batches (from
-// this process or another) always wait for each other in the same order.
-const PgStatement lock_leads{"leadhook_lock_leads",
-    "SELECT id, coalesce(followup_email_delivered, false), coalesce(followup_email_bounced, false),"
-    " coalesce(followup_email_spam, false), coalesce(followup_email_unsub, false),"
-    " coalesce(followup_email_dropped, false), coalesce(is_optout, false),"
-    " coalesce(followup_email_opens, 0), coalesce(followup_email_clicks, 0),"
-    " followup_email_status, " LEADHOOK_MICROS("followup_email_status_at") ","
-    " followup_email_open_ip, followup_email_open_device, " LEADHOOK_MICROS("followup_email_open_at") ","
-    " followup_email_click_ip, followup_email_click_device, " LEADHOOK_MICROS("followup_email_click_at") ","
-    " dropped_reason, dropped_code, dropped_description, bounce_error, bounce_code,"
-    " " LEADHOOK_MICROS("webhook_last_updated") ", " LEADHOOK_MICROS("followup_email_bounced_at") ","
-    " " LEADHOOK_MICROS("followup_email_dropped_at")
-    " FROM leads WHERE id = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)::bigint))"
-    " ORDER BY id FOR UPDATE"};
+// The lead each event is about: by the follow-up email's message id, else
+// the newest lead for the address; found and locked in one statement, in id
+// order, so that concurrent batches (from this process or another) always
+// wait for each other in the same order, and no lead can go between being
+// found and being locked (FOR UPDATE skips a row deleted meanwhile: its
+// events are stored unmatched). One row per matched event: the lead's id
+// and state (a lead with several events repeats), then the event's i.
+const PgStatement resolve_and_lock_leads{"leadhook_resolve_and_lock_leads",
+    "WITH k AS (SELECT * FROM jsonb_to_recordset($1::jsonb)"
+    " AS k(i integer, message_id text, recipient text)),"
+    " found AS (SELECT k.i, coalesce(m.id, e.id) AS id FROM k"
+    " LEFT JOIN LATERAL (SELECT id FROM leads"
+    " WHERE btrim(followup_email_receipt_id, '<> ') = k.message_id"
+    " ORDER BY followup_email_sent_date DESC NULLS LAST, id DESC LIMIT 1) m ON true"
+    " LEFT JOIN LATERAL (SELECT id FROM leads"
+    " WHERE m.id IS NULL AND lower(email_addr) = lower(k.recipient)"
+    " ORDER BY followup_email_sent_date DESC NULLS LAST, id DESC LIMIT 1) e ON true)"
+    " SELECT l.id, coalesce(l.followup_email_delivered, false), coalesce(l.followup_email_bounced, false),"
+    " coalesce(l.followup_email_spam, false), coalesce(l.followup_email_unsub, false),"
+    " coalesce(l.followup_email_dropped, false), coalesce(l.is_optout, false),"
+    " coalesce(l.followup_email_opens, 0), coalesce(l.followup_email_clicks, 0),"
+    " l.followup_email_status, " LEADHOOK_MICROS("l.followup_email_status_at") ","
+    " l.followup_email_open_ip, l.followup_email_open_device, " LEADHOOK_MICROS("l.followup_email_open_at") ","
+    " l.followup_email_click_ip, l.followup_email_click_device, " LEADHOOK_MICROS("l.followup_email_click_at") ","
+    " l.dropped_reason, l.dropped_code, l.dropped_description, l.bounce_error, l.bounce_code,"
+    " " LEADHOOK_MICROS("l.webhook_last_updated") ", " LEADHOOK_MICROS("l.followup_email_bounced_at") ","
+    " " LEADHOOK_MICROS("l.followup_email_dropped_at") ", found.i"
+    " FROM found JOIN leads l ON l.id = found.id"
+    " WHERE l.id = ANY(ARRAY(SELECT id FROM found WHERE id IS NOT NULL))"
+    " ORDER BY l.id FOR UPDATE OF l"};
 
 const PgStatement update_leads{"leadhook_update_leads",
     "UPDATE leads SET followup_email_delivered = v.delivered, followup_email_bounced = v.bounced,"
@@ -62,69 +77,53 @@ const PgStatement update_leads{"leadhook_update_leads",
     " WHERE leads.id = v.id"
     " AND leads.id = ANY(ARRAY(SELECT (x->>'id')::bigint FROM jsonb_array_elements($1::jsonb) x))"};
 
-// The events of a batch that are not already stored (Mailgun's (id,
-// timestamp) is unique; the first of the batch wins), with the ids their
-// tokens drew, and their payloads in the table with the shorter retention.
-// Returns the tokens whose event was written.
-const PgStatement insert_events{"leadhook_insert_events",
-    "WITH input AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(i integer, id bigint,"
-    " lead_id bigint,"
+// Claims the batch's new tokens and appends their events, in one statement.
+// Tokens are claimed in token order, so that two batches sharing tokens
+// wait for each other instead of deadlocking; a token another transaction
+// holds waits here until that one commits (then it is not claimed) or
+// aborts. Each claimed token draws its event's id, so the ledger row is
+// complete when written and never updated for a new event (an UPDATE would
+// cost a second row version and its index entries). Only claimed tokens'
+// events are appended, those not already stored (Mailgun's (id, timestamp)
+// is unique; the first of the batch wins), with their payloads in the table
+// with the shorter retention. Rows: token, event id, written (whether its
+// event row was appended) for each token claimed.
+const PgStatement claim_and_insert{"leadhook_claim_and_insert",
+    "WITH input AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(i integer, sha256 text,"
+    " signed_at bigint, lead_id bigint,"
     " event_type text, mailgun_event text, severity text, reason text, recipient text,"
     " message_id text, mailgun_event_id text, event_time bigint, received_at bigint, domain text,"
     " ip text, country text, region text, city text, device_type text, client_type text,"
     " client_name text, client_os text, user_agent text, bot text, url text, code text,"
     " error text, description text, tags jsonb, user_variables jsonb, token text,"
     " signature text, body_format text, route text, signing_key_label text, payload jsonb)),"
+    " claimed AS (INSERT INTO webhook_tokens (token, body_sha256, signed_at, received_at,"
+    " key_label, event_id, lead_id)"
+    " SELECT token, decode(sha256, 'hex'), " LEADHOOK_AT("signed_at") ","
+    " " LEADHOOK_AT("received_at") ", signing_key_label, nextval('lead_email_events_id_seq'), lead_id"
+    " FROM input ORDER BY token ON CONFLICT (token) DO NOTHING RETURNING token, event_id),"
     " event AS (INSERT INTO lead_email_events (id, lead_id, event_type, mailgun_event, severity,"
     " reason, recipient, message_id, mailgun_event_id, event_time, received_at, domain, ip,"
     " country, region, city, device_type, client_type, client_name, client_os, user_agent, bot,"
     " url, code, error, description, tags, user_variables, token, signature, body_format, route,"
-    " signing_key_label) SELECT id, lead_id, event_type, mailgun_event, severity, reason,"
-    " recipient, message_id, mailgun_event_id, " LEADHOOK_AT("event_time") ","
+    " signing_key_label) SELECT claimed.event_id, lead_id, event_type, mailgun_event, severity,"
+    " reason, recipient, message_id, mailgun_event_id, " LEADHOOK_AT("event_time") ","
     " " LEADHOOK_AT("received_at") ","
     " domain, ip, country, region, city, device_type, client_type, client_name, client_os,"
     " user_agent, bot, url, code, error, description,"
-    " ARRAY(SELECT jsonb_array_elements_text(tags)), user_variables, token, signature,"
-    " body_format, route, signing_key_label FROM input ORDER BY i"
+    " ARRAY(SELECT jsonb_array_elements_text(tags)), user_variables, input.token, signature,"
+    " body_format, route, signing_key_label FROM input JOIN claimed USING (token) ORDER BY i"
     " ON CONFLICT (mailgun_event_id, event_time) WHERE mailgun_event_id IS NOT NULL DO NOTHING"
     " RETURNING id, token, event_time, received_at),"
     " payload AS (INSERT INTO lead_email_event_payloads (event_id, event_time, received_at,"
     " payload) SELECT event.id, event.event_time, event.received_at, input.payload"
-    " FROM event JOIN input USING (id))"
-    " SELECT token FROM event"};
-
-// Claims the batch's new tokens, in token order so that two batches sharing
-// tokens wait for each other instead of deadlocking. A token another
-// transaction holds waits here until that one commits (then it is not
-// returned) or aborts. Each claimed token draws its event's id now, so the
-// ledger row is complete when written and never updated for a new event
-// (an UPDATE would cost a second row version and its index entries).
-const PgStatement claim_tokens{"leadhook_claim_tokens",
-    "INSERT INTO webhook_tokens (token, body_sha256, signed_at, received_at, key_label,"
-    " event_id, lead_id)"
-    " SELECT token, decode(sha256, 'hex'),"
-    " timestamptz 'epoch' + signed_at * interval '1 microsecond',"
-    " timestamptz 'epoch' + received_at * interval '1 microsecond', key_label,"
-    " nextval('lead_email_events_id_seq'), lead_id"
-    " FROM jsonb_to_recordset($1::jsonb) AS r(token text, sha256 text, signed_at bigint,"
-    " received_at bigint, key_label text, lead_id bigint)"
-    " ORDER BY token ON CONFLICT (token) DO NOTHING RETURNING token, event_id"};
+    " FROM event JOIN input USING (token))"
+    " SELECT claimed.token, claimed.event_id, event.id IS NOT NULL"
+    " FROM claimed LEFT JOIN event USING (token)"};
 
 const PgStatement read_ledger{"leadhook_read_ledger",
     "SELECT token, encode(body_sha256, 'hex'), lead_id FROM webhook_tokens"
     " WHERE token = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))"};
-
-// The lead each event is about: by the follow-up email's message id, else
-// the newest lead for the address. Locked afterwards, in id order.
-const PgStatement resolve_leads{"leadhook_resolve_leads",
-    "SELECT k.i, coalesce(m.id, e.id) FROM jsonb_to_recordset($1::jsonb)"
-    " AS k(i integer, message_id text, recipient text)"
-    " LEFT JOIN LATERAL (SELECT id FROM leads"
-    " WHERE btrim(followup_email_receipt_id, '<> ') = k.message_id"
-    " ORDER BY followup_email_sent_date DESC NULLS LAST, id DESC LIMIT 1) m ON true"
-    " LEFT JOIN LATERAL (SELECT id FROM leads"
-    " WHERE m.id IS NULL AND lower(email_addr) = lower(k.recipient)"
-    " ORDER BY followup_email_sent_date DESC NULLS LAST, id DESC LIMIT 1) e ON true"};
 
 // A second delivery of a stored Mailgun event: its token points at the
 // original, so a retry of that request is answered the same way. (Not the
@@ -138,12 +137,6 @@ const PgStatement link_to_originals{"leadhook_link_to_originals",
     " WHERE t.token = k.token"
     " AND t.token = ANY(ARRAY(SELECT x->>'token' FROM jsonb_array_elements($1::jsonb) x))"
     " RETURNING t.token, o.lead_id"};
-// The leads that were found for a claim but deleted before they could be
-// locked: their events are stored unmatched, and their ledger rows say so.
-const PgStatement forget_leads{"leadhook_forget_leads",
-    "UPDATE webhook_tokens SET lead_id = NULL"
-    " WHERE token = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))"};
-
 #undef LEADHOOK_AT
 #undef LEADHOOK_MICROS
 // clang-format on
@@ -213,12 +206,13 @@ void write_lead_row(JsonbText& rows, std::int64_t id, const LeadState& s) {
         .end_object();
 }
 
-void write_event_row(JsonbText& rows, int index, std::int64_t id, const EventRecord& r,
+void write_event_row(JsonbText& rows, int index, std::string_view token, const EventRecord& r,
                      std::optional<std::int64_t> lead) {
     const auto& e = r.event;
     rows.begin_object()
         .number("i", index)
-        .number("id", id)
+        .text("sha256", to_hex(r.body_sha256))
+        .number("signed_at", r.signed_at)
         .number("lead_id", lead)
         .text("event_type", mailgun::to_string(e.type))
         .text("mailgun_event", e.mailgun_event)
@@ -246,7 +240,7 @@ void write_event_row(JsonbText& rows, int index, std::int64_t id, const EventRec
         .text("description", e.description)
         .strings("tags", e.tags)
         .value("user_variables", e.user_variables)
-        .text("token", r.token)
+        .text("token", token)
         .text("signature", r.signature)
         .text("body_format", mailgun::to_string(e.format))
         .text("route", r.route)

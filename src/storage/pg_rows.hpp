@@ -22,37 +22,36 @@ PgParam bytea(std::string_view bytes);
 
 // The statements of a batch's transaction (storage/pg_event_batch.cpp), in
 // the order it runs them; what each does is said where it is defined.
-/// $1: rows (i, message_id, recipient). Rows: i, the matched lead id or NULL.
-extern const PgStatement resolve_leads;
-/// $1: rows (token, sha256, signed_at, received_at, key_label, lead_id).
-/// Rows: token, event_id of each token this transaction claimed.
-extern const PgStatement claim_tokens;
+/// $1: rows (i, message_id, recipient). Rows: lead id, the LeadState
+/// columns (read_lead), then the i of the event it matched; none for an
+/// event with no lead.
+extern const PgStatement resolve_and_lock_leads;
+/// $1: a jsonb array of write_event_row() objects, tokens unique. Rows:
+/// token, event id, written ("t": its event row was appended; "f": the
+/// Mailgun event was stored before) for each token this transaction claimed.
+extern const PgStatement claim_and_insert;
 /// $1: a jsonb array of tokens. Rows: token, body sha256 (hex), lead_id.
 extern const PgStatement read_ledger;
-/// $1: a jsonb array of tokens whose lead was deleted before its lock.
-extern const PgStatement forget_leads;
 /// $1: rows (token, mailgun_event_id, event_time). Rows: token, the
 /// original's lead_id (NULL when none).
 extern const PgStatement link_to_originals;
-/// $1: a jsonb array of lead ids. Rows: id, then the LeadState columns.
-extern const PgStatement lock_leads;
 /// $1: a jsonb array of write_lead_row() objects.
 extern const PgStatement update_leads;
-/// $1: a jsonb array of write_event_row() objects, tokens unique. Returns the token
-/// of each event written (those not returned were already stored).
-extern const PgStatement insert_events;
 
 /// Column `col` of row `row` as a whole number: 0 when NULL or not one.
 long long integer_at(const PgResult& r, int row, int col);
 /// The same for a LEADHOOK_MICROS timestamp: nullopt when NULL or not a number.
 std::optional<EpochMicros> micros_at(const PgResult& r, int row, int col);
 
-/// Row `row` of a lock_leads result.
+/// Columns of a lead in a resolve_and_lock_leads row: its id, then the
+/// LeadState; the matched event's i comes after them.
+inline constexpr int lead_columns = 25;
+/// The lead in row `row` of a resolve_and_lock_leads result.
 app::LeadState read_lead(const PgResult& r, int row);
 void write_lead_row(JsonbText& rows, std::int64_t id, const app::LeadState& s);
 /// `index`: the event's place in the batch; the first of two copies of a
-/// Mailgun event is the one written. `id`: the one its token drew.
-void write_event_row(JsonbText& rows, int index, std::int64_t id, const EventRecord& r,
+/// Mailgun event is the one written. `token`: as stored (BatchItem::token).
+void write_event_row(JsonbText& rows, int index, std::string_view token, const EventRecord& r,
                      std::optional<std::int64_t> lead);
 
 } // namespace leadhook::storage

@@ -10,7 +10,8 @@ is written in one transaction. Within that batch:
 - a Mailgun event redelivered under a new token is one event and one duplicate;
 - a token reused with another body is one event and one forgery (406);
 - an event the database refuses (a test trigger) fails alone with 500, and
-  the rest of its batch is stored.
+  the rest of its batch is stored; so does one whose lead UPDATE it refuses,
+  and nothing of that event is committed.
 """
 import json
 import os
@@ -176,6 +177,37 @@ class GroupCommitTest(Waiting, unittest.TestCase):
         self.assertIn("P0001", self.stack.leadhook_log())
         for opens, clicks, opened, clicked in self.counters():
             self.assertEqual((opens, clicks), (opened, clicked))
+
+    def test_a_lead_update_the_database_refuses_commits_nothing_of_its_event(self):
+        # The lead UPDATE travels with COMMIT in one round trip: when the
+        # UPDATE fails, the server must skip the COMMIT, so the event row
+        # written before it in the same transaction goes too.
+        refused = int(self.stack.scalar(
+            "INSERT INTO leads (email_addr, followup_email_receipt_id, followup_email_sent_date)"
+            " VALUES ('refused@example.com', '<refused@leadhook.test>', now()) RETURNING id"))
+        self.stack.sql(
+            "CREATE FUNCTION test_refuse_update() RETURNS trigger LANGUAGE plpgsql AS $$"
+            " BEGIN RAISE EXCEPTION 'lead refused' USING ERRCODE = 'P0001'; END $$;"
+            " CREATE TRIGGER test_refuse_update BEFORE UPDATE ON leads FOR EACH ROW"
+            " WHEN (OLD.id = %d) EXECUTE FUNCTION test_refuse_update()" % refused)
+        self.addCleanup(lambda: self.stack.sql(
+            "DROP TRIGGER test_refuse_update ON leads; DROP FUNCTION test_refuse_update()"))
+        good = [json_webhook(event_data("clicked", i % LEADS)) for i in range(10)]
+        bad = json_webhook({"event": "opened", "timestamp": time.time(),
+                            "id": uuid.uuid4().hex[:22], "recipient": "refused@example.com",
+                            "message": {"headers": {"message-id": "refused@leadhook.test"}}})
+        results = self.burst_behind_the_gate(good[:5] + [bad] + good[5:])
+        self.assertEqual([status for status, _ in results], [200] * 5 + [500] + [200] * 5,
+                         results)
+        self.assertEqual(self.stack.sql(
+            "SELECT count(*) FROM lead_email_events WHERE recipient = 'refused@example.com'"
+            " UNION ALL SELECT count(*) FROM webhook_tokens WHERE lead_id = :'p0'"
+            " UNION ALL SELECT followup_email_opens FROM leads WHERE id = :'p0'", refused),
+            [["0"], ["0"], ["0"]])
+        for opens, clicks, opened, clicked in self.counters():
+            self.assertEqual((opens, clicks), (opened, clicked))
+        status, _, _ = self.stack.post(EVENTS, bad)  # refused again, nothing half-written
+        self.assertEqual(status, 500)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import concurrent.futures
 import json
 import os
 import random
+import subprocess
 import sys
 import threading
 import time
@@ -19,9 +20,10 @@ sys.path.insert(0, os.path.dirname(__file__))
 from replay_support import (EVENTS, FORM, TEST_KEY, StackTestCase, check_no_secrets,  # noqa: E402
     default_label, event_data, form_webhook, multipart_body, new_key, remember, sha256_hex,
     signature_of, signed_block, unique, webhook)
+from stack import Waiting  # noqa: E402
 
 
-class ReplayTests(StackTestCase):
+class ReplayTests(Waiting, StackTestCase):
     """Ledger, freshness, labels, parent-signature, quarantine and limits on
     one leadhook with the default freshness window."""
     KEY = new_key("main")                # no label: sha256:... by default
@@ -62,31 +64,40 @@ class ReplayTests(StackTestCase):
         status, reply = self.post(body)
         self.assertEqual((status, reply["status"], reply["l_id"]), (200, "duplicate", None), reply)
 
-    def test_a_lead_deleted_between_finding_and_locking_is_stored_unmatched(self):
-        # leadhook finds the lead before it claims the token (the ledger row
-        # is written whole) and locks it after. A trigger on the claim
-        # deletes the lead in between, as a concurrent DELETE could.
+    def test_a_lead_deleted_while_leadhook_waits_for_its_lock_is_stored_unmatched(self):
+        # leadhook finds and locks a batch's leads in one statement, before
+        # it claims the tokens (so the ledger row is written whole). A
+        # DELETE that holds the lead's row first wins: once it commits,
+        # FOR UPDATE skips the row, and the event is stored unmatched.
         lead, email, message_id = self.add_lead("vanishing")
-        self.stack.sql(
-            "CREATE FUNCTION leadhook_test_delete_lead() RETURNS trigger LANGUAGE plpgsql AS"
-            " $$BEGIN DELETE FROM leads WHERE id = NEW.lead_id; RETURN NULL; END$$;"
-            " CREATE TRIGGER leadhook_test_vanish AFTER INSERT ON webhook_tokens FOR EACH ROW"
-            " WHEN (NEW.lead_id = %d) EXECUTE FUNCTION leadhook_test_delete_lead();" % lead)
-        try:
-            body = webhook(event_data("opened", message_id, email), self.KEY)
-            status, reply = self.post(body)
-            self.assertEqual((status, reply["status"], reply["l_id"]), (200, "unmatched", None),
-                             reply)
-            self.assertEqual([event[2] for event in self.events_for(message_id)], [""])
-            self.assertEqual(self.stack.sql(
-                "SELECT coalesce(lead_id::text, 'null'), event_id IS NOT NULL FROM webhook_tokens"
-                " WHERE token = :'p0'", json.loads(body)["signature"]["token"]), [["null", "t"]])
-            status, reply = self.post(body)
-            self.assertEqual((status, reply["status"], reply["l_id"]), (200, "duplicate", None),
-                             reply)
-        finally:
-            self.stack.sql("DROP TRIGGER leadhook_test_vanish ON webhook_tokens;"
-                           " DROP FUNCTION leadhook_test_delete_lead();")
+        holder = subprocess.Popen(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                                   self.stack.db_url],
+                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        self.addCleanup(lambda: holder.poll() is not None or holder.kill())
+        holder.stdin.write("BEGIN; DELETE FROM leads WHERE id = %d;\n" % lead)
+        holder.stdin.flush()
+        self.wait_for("the test holds the lead's row", lambda: self.stack.scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'"
+            " AND query LIKE 'DELETE FROM leads%'") == "1")
+        body = webhook(event_data("opened", message_id, email), self.KEY)
+        answer = {}
+        poster = threading.Thread(target=lambda: answer.update(reply=self.post(body)))
+        poster.start()
+        self.wait_for("leadhook waits for the lead's lock", lambda: self.stack.scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'leadhook'"
+            " AND wait_event_type = 'Lock'") == "1")
+        holder.stdin.write("COMMIT;\n")
+        holder.stdin.close()
+        holder.wait(timeout=30)
+        poster.join(timeout=60)
+        status, reply = answer["reply"]
+        self.assertEqual((status, reply["status"], reply["l_id"]), (200, "unmatched", None), reply)
+        self.assertEqual([event[2] for event in self.events_for(message_id)], [""])
+        self.assertEqual(self.stack.sql(
+            "SELECT coalesce(lead_id::text, 'null'), event_id IS NOT NULL FROM webhook_tokens"
+            " WHERE token = :'p0'", json.loads(body)["signature"]["token"]), [["null", "t"]])
+        status, reply = self.post(body)
+        self.assertEqual((status, reply["status"], reply["l_id"]), (200, "duplicate", None), reply)
 
     def test_same_token_with_another_body_is_a_forgery(self):
         lead, email, message_id = self.add_lead("forgery")
