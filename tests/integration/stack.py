@@ -162,6 +162,27 @@ def _children(pid):
     return found
 
 
+class HeldTransaction:
+    """A psql session that ran `BEGIN; <sql>` and keeps the locks it took
+    until commit(): what makes leadhook wait at a chosen point."""
+
+    def __init__(self, db_url, sql):
+        self.process = subprocess.Popen(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", db_url],
+                                        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                        text=True)
+        self.process.stdin.write("BEGIN; %s;\n" % sql)
+        self.process.stdin.flush()
+
+    def commit(self, timeout=30):
+        self.process.stdin.write("COMMIT;\n")
+        self.process.stdin.close()
+        self.process.wait(timeout=timeout)
+
+    def kill(self):
+        if self.process.poll() is None:
+            self.process.kill()
+
+
 class Waiting:
     """Mix-in for unittest.TestCase: poll a condition until it holds, or
     fail naming what never happened after WAIT_SECONDS (or `seconds`)."""
@@ -173,6 +194,16 @@ class Waiting:
             if time.time() > deadline:
                 self.fail("timed out waiting until " + what)
             time.sleep(0.05)
+
+    def hold(self, stack, sql, query_like):
+        """A HeldTransaction running `sql`, once PostgreSQL shows it idle in
+        its transaction (its last query LIKE `query_like`); killed at cleanup."""
+        held = HeldTransaction(stack.db_url, sql)
+        self.addCleanup(held.kill)
+        self.wait_for("a psql session holds the locks of " + sql, lambda: stack.scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'"
+            " AND query LIKE :'p0'", query_like) == "1")
+        return held
 
 
 def parse_metrics(text):

@@ -12,7 +12,6 @@ queue behind them. Then SIGTERM:
 """
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -59,15 +58,8 @@ class DrainTestCase(Waiting, unittest.TestCase):
         lead = int(self.stack.scalar(
             "INSERT INTO leads (email_addr, followup_email_sent_date) VALUES (:'p0', now())"
             " RETURNING id", email))
-        holder = subprocess.Popen(["psql", "-X", "-q", self.stack.db_url],
-                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-        self.addCleanup(lambda: holder.poll() is not None or holder.kill())
-        holder.stdin.write("BEGIN; SELECT id FROM leads WHERE id = %d FOR UPDATE;\n" % lead)
-        holder.stdin.flush()
-        self.wait_for("the test holds the row lock", lambda: self.stack.scalar(
-            "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'"
-            " AND query LIKE '%FOR UPDATE%'") == "1")
-        return lead, holder
+        return lead, self.hold(self.stack, "SELECT id FROM leads WHERE id = %d FOR UPDATE" % lead,
+                               "%FOR UPDATE%")
 
     def post_in_background(self, email, count):
         """Starts `count` concurrent posts for the lead; returns (threads, replies)."""
@@ -103,9 +95,7 @@ class DrainInTimeTests(DrainTestCase):
             time.sleep(0.5)
             self.assertFalse(self.leadhook_exited(), "leadhook did not wait for its requests")
         finally:
-            holder.stdin.write("COMMIT;\n")
-            holder.stdin.close()
-            holder.wait(timeout=30)
+            holder.commit()
         for t in threads:
             t.join(timeout=60)
         statuses = sorted(status for status, _ in replies)
@@ -138,9 +128,7 @@ class DrainTimeoutTests(DrainTestCase):
             self.wait_for("leadhook gives up", self.leadhook_exited, seconds=10)
             took = time.time() - started
         finally:
-            holder.stdin.write("COMMIT;\n")  # only now: too late for leadhook
-            holder.stdin.close()
-            holder.wait(timeout=30)
+            holder.commit()  # only now: too late for leadhook
         self.assertGreaterEqual(took, 0.9)
         self.assertLess(took, 5)
         for t in threads:

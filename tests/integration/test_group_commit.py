@@ -15,7 +15,6 @@ is written in one transaction. Within that batch:
 """
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -66,14 +65,8 @@ class GroupCommitTest(Waiting, unittest.TestCase):
     def burst_behind_the_gate(self, bodies):
         """Posts the bodies concurrently while the writer is held at the gate;
         returns their (status, reply) in order once the gate opens."""
-        holder = subprocess.Popen(["psql", "-X", "-q", self.stack.db_url],
-                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-        self.addCleanup(lambda: holder.poll() is not None or holder.kill())
-        holder.stdin.write("BEGIN; SELECT id FROM leads WHERE id = %d FOR UPDATE;\n" % self.gate)
-        holder.stdin.flush()
-        self.wait_for("the test holds the gate lock", lambda: self.stack.scalar(
-            "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'"
-            " AND query LIKE '%FOR UPDATE%'") == "1")
+        gate = self.hold(self.stack, "SELECT id FROM leads WHERE id = %d FOR UPDATE" % self.gate,
+                         "%FOR UPDATE%")
         results = [None] * (len(bodies) + 1)
 
         def post(i, body):
@@ -92,9 +85,7 @@ class GroupCommitTest(Waiting, unittest.TestCase):
             threads[-1].start()
         # Every request is in a worker (waiting for the writer), plus this scrape.
         self.wait_for("the burst is queued", lambda: self.in_flight() == len(bodies) + 2)
-        holder.stdin.write("COMMIT;\n")
-        holder.stdin.close()
-        holder.wait(timeout=30)
+        gate.commit()
         for t in threads:
             t.join(timeout=60)
         self.assertEqual(results[0][0], 200, results[0])

@@ -10,7 +10,6 @@ import concurrent.futures
 import json
 import os
 import random
-import subprocess
 import sys
 import threading
 import time
@@ -70,15 +69,8 @@ class ReplayTests(Waiting, StackTestCase):
         # DELETE that holds the lead's row first wins: once it commits,
         # FOR UPDATE skips the row, and the event is stored unmatched.
         lead, email, message_id = self.add_lead("vanishing")
-        holder = subprocess.Popen(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
-                                   self.stack.db_url],
-                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-        self.addCleanup(lambda: holder.poll() is not None or holder.kill())
-        holder.stdin.write("BEGIN; DELETE FROM leads WHERE id = %d;\n" % lead)
-        holder.stdin.flush()
-        self.wait_for("the test holds the lead's row", lambda: self.stack.scalar(
-            "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'"
-            " AND query LIKE 'DELETE FROM leads%'") == "1")
+        deleting = self.hold(self.stack, "DELETE FROM leads WHERE id = %d" % lead,
+                             "DELETE FROM leads%")
         body = webhook(event_data("opened", message_id, email), self.KEY)
         answer = {}
         poster = threading.Thread(target=lambda: answer.update(reply=self.post(body)))
@@ -86,9 +78,7 @@ class ReplayTests(Waiting, StackTestCase):
         self.wait_for("leadhook waits for the lead's lock", lambda: self.stack.scalar(
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'leadhook'"
             " AND wait_event_type = 'Lock'") == "1")
-        holder.stdin.write("COMMIT;\n")
-        holder.stdin.close()
-        holder.wait(timeout=30)
+        deleting.commit()
         poster.join(timeout=60)
         status, reply = answer["reply"]
         self.assertEqual((status, reply["status"], reply["l_id"]), (200, "unmatched", None), reply)
