@@ -1,5 +1,6 @@
 #include "app/app.hpp"
 #include "capture/capture.hpp"
+#include "cli/allocator.hpp"
 #include "cli/commands.hpp"
 #include "cli/housekeeping.hpp"
 #include "cli/systemd.hpp"
@@ -218,6 +219,7 @@ int serve(const std::optional<std::string>& config_path) {
     const sigset_t signals = block_control_signals();
     SystemClock clock;
     obs::Logger log(stderr, clock, stderr_line_prefix());
+    bound_allocator_caches(log);
     auto config = config::load_config(config_path, config::process_env());
     if (!config) {
         std::fprintf(stderr, "leadhook: %s\n", config.error().message.c_str());
