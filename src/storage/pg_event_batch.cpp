@@ -72,12 +72,13 @@ class BatchTransaction {
         }
         auto& items = m_batch.items();
         for (int row = 0; row < locked->rows(); ++row) {
-            const std::int64_t id = *id_at(*locked, row, 0);
+            const auto id = id_at(*locked, row, 0); // never NULL: a joined leads row
             const auto i = static_cast<std::size_t>(integer_at(*locked, row, lead_columns));
-            if (i < items.size()) {
-                items[i].lead_id = id;
+            if (!id || i >= items.size()) {
+                continue;
             }
-            m_leads.try_emplace(id, read_lead(*locked, row));
+            items[i].lead_id = id;
+            m_leads.try_emplace(*id, read_lead(*locked, row));
         }
         return std::nullopt;
     }
