@@ -137,7 +137,7 @@ def cmd_report(a):
       f"(VmHWM at the end: {meta.get('vmhwm_kib', 0) / 1024:.1f} MiB).\n")
     if nginx or pgb or hmac_runs or db_runs:
         ceilings_section(w, meta, runs, nginx, pgb, hmac_runs, db_runs, conns)
-    cpu_section(w, meta, runs, hmac_runs, conns, TARGET_RPS)
+    cpu_section(w, meta, runs, hmac_runs, conns, TARGET_RPS, TARGET_CONNECTIONS)
     compare_section(w, meta, rows)
     if not meta.get("soak_only"):
         targets_section(w, meta, runs, hmac_runs, idle, soak, db_runs, conns)

@@ -41,7 +41,9 @@ def budget_us(nproc, rps):
     return nproc * 1e6 / rps
 
 
-def cpu_section(w, meta, runs, hmac_runs, conns, target_rps):
+def cpu_section(w, meta, runs, hmac_runs, conns, target_rps, target_connections):
+    """The table, then leadhook's parts at the target's connection count
+    against what the cores offer per request at the target rate."""
     rows = []
     for label, group in (("leadhook", runs), ("HMAC-only responder", hmac_runs)):
         for c in conns:
@@ -65,12 +67,13 @@ def cpu_section(w, meta, runs, hmac_runs, conns, target_rps):
             f"{cost[k]:.0f}" for k in ("server", "postgres", "nginx", "wrk", "other", "idle", "total"))
           + " |")
     w("")
-    at_target = [cost for label, c, _, cost in rows if label == "leadhook" and c == max(conns)]
+    at_target = [cost for label, c, _, cost in rows
+                 if label == "leadhook" and c == target_connections]
     if at_target:
         cost = at_target[0]
         budget = budget_us(int(meta["nproc"]), target_rps)
         w(f"At {target_rps:,} requests/s these {meta['nproc']} cores offer {budget:.0f} µs per "
-          f"request in all. In leadhook's runs at {max(conns)} connections PostgreSQL alone used "
+          f"request in all. In leadhook's runs at {target_connections} connections PostgreSQL alone used "
           f"{cost['postgres']:.0f} µs per request, leadhook {cost['server']:.0f}, nginx "
           f"{cost['nginx']:.0f} and wrk {cost['wrk']:.0f}: "
           f"{cost['postgres'] + cost['server'] + cost['nginx'] + cost['wrk']:.0f} µs, "

@@ -49,7 +49,7 @@ class CpuBudgetTest(unittest.TestCase):
         out = []
         runs = [run(64, 5000, 50000, (300, 800, 100, 50, 1500, 500))]
         hmac = [run(64, 25000, 250000, (900, 0, 300, 300, 1800, 200), kind="hmac")]
-        cpu_section(out.append, {"nproc": "2"}, runs, hmac, [64], 15000)
+        cpu_section(out.append, {"nproc": "2"}, runs, hmac, [64], 15000, 64)
         text = "\n".join(out)
         self.assertIn("| leadhook | 64 | 5000 | 60 | 160 | 20 | 10 | 50 | 100 | 400 |", text)
         self.assertIn("| HMAC-only responder | 64 | 25000 | 36 | 0 | 12 | 12 | 12 | 8 | 80 |", text)
@@ -57,10 +57,24 @@ class CpuBudgetTest(unittest.TestCase):
         self.assertIn("PostgreSQL alone used 160 µs per request", text)
         self.assertIn("250 µs, 1.9× the budget", text)
 
+    def test_budget_sentence_is_about_the_target_connection_count(self):
+        # Run at 32 and 128 connections, the target is judged at 64: the
+        # sentence must not take the largest count instead.
+        runs = [run(c, 5000, 50000, (300, 800, 100, 50, 1500, 500)) for c in (32, 128)]
+        out = []
+        cpu_section(out.append, {"nproc": "2"}, runs, [], [32, 128], 15000, 64)
+        text = "\n".join(out)
+        self.assertIn("| leadhook | 128 | 5000 |", text)
+        self.assertNotIn("budget", text)
+        runs.append(run(64, 4000, 40000, (400, 800, 100, 50, 1500, 500)))
+        out = []
+        cpu_section(out.append, {"nproc": "2"}, runs, [], [32, 64, 128], 15000, 64)
+        self.assertIn("In leadhook's runs at 64 connections PostgreSQL alone used 200 µs", "\n".join(out))
+
     def test_no_section_without_samples(self):
         out = []
         cpu_section(out.append, {"nproc": "2"}, [{"connections": 64, "rps": 1, "requests": 1}],
-                    [], [64], 15000)
+                    [], [64], 15000, 64)
         self.assertEqual(out, [])
 
 
