@@ -1,13 +1,18 @@
 #include "fcgi/dispatcher.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <thread>
 
@@ -66,28 +71,38 @@ Expected<std::unique_ptr<Dispatcher>, std::string> Dispatcher::create(int listen
     if (auto error = make_nonblocking(listen_fd)) {
         return unexpected("the listening socket: " + *error);
     }
-    UniqueFd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!wake.valid()) {
+    UniqueFd stop_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!stop_fd.valid()) {
         return unexpected(std::string("eventfd: ") + std::strerror(errno));
     }
-    return std::unique_ptr<Dispatcher>(
-        new Dispatcher(listen_fd, std::move(wake), std::move(make), std::move(events), log));
+    UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
+    if (!epoll.valid()) {
+        return unexpected(std::string("epoll_create1: ") + std::strerror(errno));
+    }
+    epoll_event stop_event{.events = EPOLLIN, .data = {.u64 = 0}};
+    if (::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, stop_fd.get(), &stop_event) != 0) {
+        return unexpected(std::string("epoll_ctl: ") + std::strerror(errno));
+    }
+    return std::unique_ptr<Dispatcher>(new Dispatcher(
+        listen_fd, std::move(stop_fd), std::move(epoll), std::move(make), std::move(events), log));
 }
 
-Dispatcher::Dispatcher(int listen_fd, UniqueFd wake, ConnectionFactory make,
+Dispatcher::Dispatcher(int listen_fd, UniqueFd stop_fd, UniqueFd epoll, ConnectionFactory make,
                        ConnectionEvents events, obs::Logger& log)
-    : m_listen_fd(listen_fd), m_wake(std::move(wake)), m_make(std::move(make)),
-      m_events(std::move(events)), m_log(log) {}
+    : m_listen_fd(listen_fd), m_stop_fd(std::move(stop_fd)), m_epoll(std::move(epoll)),
+      m_make(std::move(make)), m_events(std::move(events)), m_log(log) {}
 
 Dispatcher::~Dispatcher() = default;
 
 void Dispatcher::run() {
     while (!stopped()) {
         m_last_loop.store(SteadyClock::now().time_since_epoch().count());
-        adopt_returned();
-        report_idle();
-        fill_poll_set();
-        if (::poll(m_poll.data(), m_poll.size(), poll_timeout_ms()) < 0) {
+        const bool accepting = SteadyClock::now() >= m_accept_paused_until;
+        // poll() skips a negative descriptor: how accepting pauses.
+        std::array<pollfd, 2> wanted{
+            {{.fd = m_stop_fd.get(), .events = POLLIN, .revents = 0},
+             {.fd = accepting ? m_listen_fd : -1, .events = POLLIN, .revents = 0}}};
+        if (::poll(wanted.data(), wanted.size(), poll_timeout_ms()) < 0) {
             if (errno != EINTR) {
                 // Only ENOMEM can happen here; rest rather than spin.
                 m_log.write("error", {{"msg", "poll failed"}, {"error", std::strerror(errno)}});
@@ -95,11 +110,7 @@ void Dispatcher::run() {
             }
             continue;
         }
-        if (m_poll[0].revents != 0) {
-            drain_wakeups();
-        }
-        queue_readable(); // before accept_new(), which appends to m_idle
-        if (m_poll[1].revents != 0) {
+        if (wanted[1].revents != 0 && !stopped()) {
             accept_new();
         }
     }
@@ -107,57 +118,76 @@ void Dispatcher::run() {
 }
 
 ConnectionPtr Dispatcher::take(std::chrono::milliseconds wait) {
-    std::unique_lock lock(m_mutex);
-    m_ready_changed.wait_for(lock, wait, [&] { return m_stop.load() || !m_ready.empty(); });
-    if (m_stop.load() || m_ready.empty()) {
+    if (stopped()) {
         return nullptr;
     }
-    ConnectionPtr connection = std::move(m_ready.front());
-    m_ready.pop_front();
+    epoll_event event{};
+    const auto timeout = static_cast<int>(
+        std::min<std::chrono::milliseconds::rep>(wait.count(), std::numeric_limits<int>::max()));
+    // EINTR (a signal) or nothing within `wait`: the worker comes back.
+    if (::epoll_wait(m_epoll.get(), &event, 1, timeout) != 1 || event.data.u64 == 0) {
+        return nullptr;
+    }
+    // Any event counts: a request, EOF, an error or a hang-up all need the
+    // protocol's reader, which finds out which and closes what is dead.
+    std::lock_guard lock(m_mutex);
+    const auto found = m_idle.find(event.data.u64);
+    if (found == m_idle.end()) {
+        return nullptr; // closed by stop() since the event
+    }
+    ConnectionPtr connection = std::move(found->second);
+    m_idle.erase(found);
+    report_idle_locked();
     return connection;
 }
 
 void Dispatcher::give_back(ConnectionPtr connection) {
+    if (connection && connection->fd() >= 0) {
+        wait_for_request(std::move(connection), EPOLL_CTL_MOD);
+    }
+}
+
+void Dispatcher::wait_for_request(ConnectionPtr connection, int op) {
     ConnectionPtr closing; // declared first: closes after the lock is released
-    if (!connection || connection->fd() < 0) {
+    std::lock_guard lock(m_mutex);
+    if (m_stop.load()) {
+        closing = std::move(connection);
         return;
     }
-    {
-        std::lock_guard lock(m_mutex);
-        if (m_stop.load()) {
-            closing = std::move(connection);
-            return;
-        }
-        m_returned.push_back(std::move(connection));
+    // In the set before it is armed, so whoever gets its event finds it;
+    // armed under the lock, so stop() cannot close it in between.
+    const std::uint64_t key = ++m_last_key;
+    const int fd = connection->fd();
+    auto& idle = m_idle[key];
+    idle = std::move(connection);
+    epoll_event event{.events = EPOLLIN | EPOLLONESHOT, .data = {.u64 = key}};
+    if (::epoll_ctl(m_epoll.get(), op, fd, &event) != 0) {
+        // ENOMEM or ENOSPC (max_user_watches): the connection cannot wait
+        // here, and closing it is all that is left; the web server retries.
+        m_log.write("error", {{"msg", "cannot wait for a connection's next request; closing it"},
+                              {"error", std::strerror(errno)}});
+        closing = std::move(idle);
+        m_idle.erase(key);
     }
-    wake();
+    report_idle_locked();
 }
 
 void Dispatcher::stop() noexcept {
     {
-        // Under the lock, so give_back() either sees the flag or queues
-        // before close_everything() empties the queues.
+        // Under the lock, so wait_for_request() either sees the flag or
+        // arms its connection before close_everything() empties the set.
         std::lock_guard lock(m_mutex);
         m_stop.store(true);
     }
-    m_ready_changed.notify_all();
-    wake();
+    const std::uint64_t one = 1;
+    // Never read again: it stays readable and ends every wait. It fails only
+    // with EAGAIN, when the counter is at its maximum: readable anyway.
+    (void)::write(m_stop_fd.get(), &one, sizeof one);
 }
 
 bool Dispatcher::looping(SteadyClock::time_point now, SteadyClock::duration within) const {
     const SteadyClock::rep last = m_last_loop.load();
     return last != 0 && now - SteadyClock::time_point{SteadyClock::duration{last}} <= within;
-}
-
-void Dispatcher::adopt_returned() {
-    std::vector<ConnectionPtr> returned;
-    {
-        std::lock_guard lock(m_mutex);
-        returned.swap(m_returned);
-    }
-    for (auto& connection : returned) {
-        m_idle.push_back(std::move(connection));
-    }
 }
 
 int Dispatcher::poll_timeout_ms() const {
@@ -166,46 +196,6 @@ int Dispatcher::poll_timeout_ms() const {
         return static_cast<int>(max_poll.count());
     }
     return static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(left).count());
-}
-
-void Dispatcher::fill_poll_set() {
-    const bool accepting = SteadyClock::now() >= m_accept_paused_until;
-    m_poll.clear();
-    m_poll.push_back({.fd = m_wake.get(), .events = POLLIN, .revents = 0});
-    // poll() skips a negative descriptor: how accepting pauses.
-    m_poll.push_back({.fd = accepting ? m_listen_fd : -1, .events = POLLIN, .revents = 0});
-    for (const auto& connection : m_idle) {
-        m_poll.push_back({.fd = connection->fd(), .events = POLLIN, .revents = 0});
-    }
-}
-
-void Dispatcher::queue_readable() {
-    // Any event counts: a request, EOF, an error or a hang-up all need the
-    // protocol's reader, which finds out which and closes what is dead.
-    std::vector<ConnectionPtr> readable;
-    std::size_t kept = 0;
-    for (std::size_t i = 0; i < m_idle.size(); ++i) {
-        if (m_poll[2 + i].revents != 0) {
-            readable.push_back(std::move(m_idle[i]));
-        } else if (kept++ != i) {
-            m_idle[kept - 1] = std::move(m_idle[i]);
-        }
-    }
-    m_idle.resize(kept);
-    if (readable.empty()) {
-        return;
-    }
-    {
-        std::lock_guard lock(m_mutex);
-        for (auto& connection : readable) {
-            m_ready.push_back(std::move(connection));
-        }
-    }
-    if (readable.size() == 1) {
-        m_ready_changed.notify_one();
-    } else {
-        m_ready_changed.notify_all();
-    }
 }
 
 void Dispatcher::accept_new() {
@@ -223,13 +213,13 @@ void Dispatcher::accept_new() {
             m_accept_error_logged = false;
             m_log.info("accepting connections again");
         }
-        // New connections wait in the poll set too, so one that connects
+        // New connections wait in the epoll set too, so one that connects
         // and sends nothing holds up no worker.
         if (ConnectionPtr connection = m_make(fd)) {
-            m_idle.push_back(std::move(connection));
             if (m_events.accepted) {
                 m_events.accepted();
             }
+            wait_for_request(std::move(connection), EPOLL_CTL_ADD);
         }
     }
 }
@@ -257,24 +247,7 @@ bool Dispatcher::accept_failed(int error) {
     return false;
 }
 
-void Dispatcher::drain_wakeups() {
-    std::uint64_t count = 0;
-    // Resets the eventfd's counter; EAGAIN (already 0) is as good.
-    if (::read(m_wake.get(), &count, sizeof count) < 0 && errno != EAGAIN) {
-        m_log.write("error",
-                    {{"msg", "cannot read the wake-up eventfd"}, {"error", std::strerror(errno)}});
-    }
-}
-
-void Dispatcher::wake() noexcept {
-    const std::uint64_t one = 1;
-    const ssize_t wrote = ::write(m_wake.get(), &one, sizeof one);
-    // It fails only with EAGAIN, when the counter is already at its
-    // maximum: poll() is woken anyway.
-    (void)wrote;
-}
-
-void Dispatcher::report_idle() {
+void Dispatcher::report_idle_locked() {
     if (m_idle.size() != m_reported_idle) {
         m_reported_idle = m_idle.size();
         if (m_events.idle_now) {
@@ -284,18 +257,13 @@ void Dispatcher::report_idle() {
 }
 
 void Dispatcher::close_everything() {
-    std::deque<ConnectionPtr> ready;
-    std::vector<ConnectionPtr> returned;
-    {
-        std::lock_guard lock(m_mutex);
-        ready.swap(m_ready);
-        returned.swap(m_returned);
-    }
-    // No worker began the queued connections' requests: closed unanswered,
-    // like connections still in the listen backlog, they get a 502 from the
-    // web server at once (which Mailgun retries).
-    m_idle.clear();
-    report_idle();
+    // Some may hold a request no worker took yet: closed unanswered, like
+    // connections still in the listen backlog, they get a 502 from the web
+    // server at once (which Mailgun retries).
+    std::unordered_map<std::uint64_t, ConnectionPtr> idle; // closed after the lock
+    std::lock_guard lock(m_mutex);
+    idle.swap(m_idle);
+    report_idle_locked();
 }
 
 } // namespace leadhook::fcgi

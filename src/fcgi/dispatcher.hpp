@@ -1,28 +1,28 @@
 #pragma once
-// Who holds each web-server connection between requests. One dispatcher
-// thread owns the listening socket and every idle connection and poll()s
-// them; a connection with something to read (a request, or EOF) leaves the
-// poll set for a queue the workers take from, and a worker that finished a
-// request on a connection the web server keeps open hands it back. So an
-// idle kept-alive connection costs a descriptor, never a worker thread.
-// Knows nothing of FastCGI (fcgi_server.cpp speaks it), so it can be tested
-// on plain sockets.
+// Who holds each web-server connection between requests. Idle connections
+// wait in one epoll set, each armed for a single event (EPOLLONESHOT); the
+// workers wait in epoll_wait themselves, so the kernel hands a connection
+// with something to read (a request, or EOF) to exactly one idle worker,
+// and a worker that finished a request on a connection the web server
+// keeps open re-arms it. No thread sits between the socket and the worker
+// (an earlier design poll()ed in a dispatcher thread and queued to the
+// workers: a hand-off and two wake-ups per request). So an idle kept-alive
+// connection costs a descriptor, never a worker thread. The dispatcher
+// thread only accepts. Knows nothing of FastCGI (fcgi_server.cpp speaks
+// it), so it can be tested on plain sockets.
 #include "obs/log.hpp"
 #include "util/expected.hpp"
 #include "util/unique_fd.hpp"
 
-#include <poll.h>
-
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
-#include <deque>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <vector>
+#include <unordered_map>
 
 namespace leadhook::fcgi {
 
@@ -40,11 +40,13 @@ using ConnectionPtr = std::unique_ptr<Connection>;
 /// the call on: when it returns null it has closed it.
 using ConnectionFactory = std::function<ConnectionPtr(int fd)>;
 
-/// What the dispatcher reports, for metrics; called from its thread only.
-/// Either may be empty.
+/// What the dispatcher reports, for metrics. Either may be empty.
 struct ConnectionEvents {
-    std::function<void()> accepted;            ///< one more connection accepted
-    std::function<void(std::size_t)> idle_now; ///< idle connections held, when it changes
+    /// One more connection accepted; from the dispatcher thread.
+    std::function<void()> accepted;
+    /// Idle connections held, when it changes; from whichever thread
+    /// changed it, under the dispatcher's lock, so calls never overtake.
+    std::function<void(std::size_t)> idle_now;
 };
 
 class Dispatcher {
@@ -59,17 +61,18 @@ class Dispatcher {
     Dispatcher(const Dispatcher&) = delete;
     Dispatcher& operator=(const Dispatcher&) = delete;
 
-    /// The dispatcher thread: accepts and polls until stop(), then closes
-    /// every connection it holds or has queued, and returns.
+    /// The dispatcher thread: accepts until stop(), then closes every idle
+    /// connection, and returns.
     void run();
 
     /// For workers: the next connection with something to read; null when
-    /// none came within `wait` or once stopped.
+    /// none came within `wait` (or a signal interrupted the wait) or once
+    /// stopped.
     ConnectionPtr take(std::chrono::milliseconds wait);
 
     /// For workers: a connection whose request is answered and that the
-    /// peer keeps open, to poll again. Closed instead once stopped, or when
-    /// its fd() is already -1.
+    /// peer keeps open, to wait for its next request. Closed instead once
+    /// stopped, or when its fd() is already -1.
     void give_back(ConnectionPtr connection);
 
     /// Stops accepting, ends run() and every take(). Thread-safe, idempotent.
@@ -81,22 +84,24 @@ class Dispatcher {
     bool looping(SteadyClock::time_point now, SteadyClock::duration within) const;
 
   private:
-    Dispatcher(int listen_fd, UniqueFd wake, ConnectionFactory make, ConnectionEvents events,
-               obs::Logger& log);
+    Dispatcher(int listen_fd, UniqueFd stop_fd, UniqueFd epoll, ConnectionFactory make,
+               ConnectionEvents events, obs::Logger& log);
 
-    void adopt_returned();
+    /// Puts `connection` in the idle set and arms it for one event (`op`:
+    /// EPOLL_CTL_ADD for a new connection, EPOLL_CTL_MOD for one handed
+    /// back); closes it once stopped or if epoll refuses it.
+    void wait_for_request(ConnectionPtr connection, int op);
     int poll_timeout_ms() const;
-    void fill_poll_set();
-    void queue_readable();
     void accept_new();
     bool accept_failed(int error);
-    void drain_wakeups();
-    void wake() noexcept;
-    void report_idle();
+    void report_idle_locked();
     void close_everything();
 
     const int m_listen_fd;
-    const UniqueFd m_wake; ///< an eventfd: give_back() and stop() interrupt poll()
+    /// An eventfd stop() makes readable for good: it ends run()'s poll()
+    /// and, being in the epoll set without EPOLLONESHOT, every take().
+    const UniqueFd m_stop_fd;
+    const UniqueFd m_epoll; ///< idle connections, each armed for one event
     const ConnectionFactory m_make;
     const ConnectionEvents m_events;
     obs::Logger& m_log;
@@ -105,14 +110,14 @@ class Dispatcher {
 
     // Shared with the workers, guarded by m_mutex.
     std::mutex m_mutex;
-    std::condition_variable m_ready_changed;
-    std::deque<ConnectionPtr> m_ready;     ///< readable, waiting for a worker
-    std::vector<ConnectionPtr> m_returned; ///< handed back, not yet polled
+    /// Idle connections by the key their epoll event carries: a fresh key
+    /// each time one is armed, so an event can never name another
+    /// connection, nor one a worker holds. Key 0 is the stop eventfd.
+    std::unordered_map<std::uint64_t, ConnectionPtr> m_idle;
+    std::uint64_t m_last_key = 0;
+    std::size_t m_reported_idle = 0;
 
     // The dispatcher thread's own.
-    std::vector<ConnectionPtr> m_idle; ///< polled; m_poll[2 + i] is m_idle[i]
-    std::vector<pollfd> m_poll;        ///< the wake fd, the listening fd, then m_idle
-    std::size_t m_reported_idle = 0;
     SteadyClock::time_point m_accept_paused_until{};
     bool m_accept_error_logged = false; ///< one line per episode of failing accepts
 };

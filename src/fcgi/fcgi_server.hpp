@@ -29,7 +29,7 @@ struct ServerOptions {
     std::size_t max_body_bytes = 25u << 20;
     int backlog = 256;
     std::chrono::seconds drain_timeout{30}; ///< after stop(), for requests in flight
-    ConnectionEvents connections;           ///< for metrics; called from the dispatcher thread
+    ConnectionEvents connections;           ///< for metrics (see ConnectionEvents)
 };
 
 using Handler = std::function<http::Response(const http::Request&)>;

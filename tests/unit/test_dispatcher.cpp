@@ -1,7 +1,7 @@
 // The dispatcher on plain unix sockets, with "one line in, one line out"
-// standing in for FastCGI: idle connections wait in its poll set rather than
-// in a worker, EOF frees them, running out of descriptors pauses accepting
-// without spinning, and stop() closes every connection and ends every wait.
+// standing in for FastCGI: idle connections wait in its epoll set rather than
+// in a worker, each request goes to one worker, EOF frees them, running out of descriptors pauses
+// accepting without spinning, and stop() closes every connection and ends every wait.
 #include "fcgi/dispatcher.hpp"
 #include "support.hpp"
 #include "util/clock.hpp"
@@ -230,6 +230,42 @@ BOOST_AUTO_TEST_CASE(eof_on_an_idle_connection_frees_it) {
     BOOST_TEST(eventually([&] { return open_fds() == baseline; }),
                "open fds: " << open_fds() << ", baseline " << baseline);
     BOOST_TEST(eventually([&] { return h.idle.load() == 0; }));
+}
+
+BOOST_AUTO_TEST_CASE(each_request_goes_to_exactly_one_of_many_workers) {
+    // Eight workers wait on the one epoll set: every request on every
+    // connection is answered once and right, and each connection goes back
+    // to waiting. A connection handed to two workers would have one of them
+    // block on the emptied socket or answer a line twice.
+    Harness h(8);
+    constexpr int clients_per_thread = 8;
+    constexpr int rounds = 40;
+    std::atomic<int> right{0};
+    std::vector<std::vector<UniqueFd>> open(4); // open until the end: idle, not closed
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        auto& clients = open[static_cast<std::size_t>(t)];
+        for (int c = 0; c < clients_per_thread; ++c) {
+            clients.push_back(h.connected());
+        }
+        threads.emplace_back([&, t] {
+            for (int r = 0; r < rounds; ++r) {
+                for (int c = 0; c < clients_per_thread; ++c) {
+                    const std::string line =
+                        std::to_string(t) + "." + std::to_string(c) + "." + std::to_string(r);
+                    if (ask(clients[static_cast<std::size_t>(c)].get(), line) == "re:" + line) {
+                        ++right;
+                    }
+                }
+            }
+        });
+    }
+    for (auto& thread : threads) {
+        thread.join();
+    }
+    BOOST_TEST(right.load() == 4 * clients_per_thread * rounds);
+    BOOST_TEST(h.accepted.load() == 4 * clients_per_thread);
+    BOOST_TEST(eventually([&] { return h.idle.load() == 4u * clients_per_thread; }));
 }
 
 BOOST_AUTO_TEST_CASE(stop_closes_idle_connections_and_ends_every_wait) {
