@@ -7,7 +7,7 @@ import sys
 
 from bench_format import fmt_ms, rng
 from bench_targets import TARGET_CONNECTIONS, TARGET_RPS, soak_section, targets_section
-from cpu_budget import cpu_section
+from cpu_budget import cpu_section, median_cost
 
 
 def compare_section(w, meta, rows):
@@ -20,19 +20,28 @@ def compare_section(w, meta, rows):
     w(f"leadhook built from {meta['compare']} and this tree, restarted in turn on the same stack and "
       f"database, {len(new)} alternating pair(s) of {new[0]['seconds']} s at 64 connections, fresh bodies "
       "each run. Median, min–max in parentheses.\n")
-    w("| binary | requests/s | p50 ms | p99 ms | non-2xx | socket errors | peak RSS MiB |")
-    w("|---|---|---|---|---|---|---|")
+    w("| binary | requests/s | p50 ms | p99 ms | non-2xx | socket errors | peak RSS MiB "
+      "| leadhook CPU µs/request | PostgreSQL CPU µs/request |")
+    w("|---|---|---|---|---|---|---|---|---|")
     for label, rs in (("revision " + meta["compare"].split(" ")[0], old), ("this tree", new)):
+        cost = median_cost(rs)
+        cpu = f"{cost['server']:.0f} | {cost['postgres']:.0f}" if cost else "– | –"
         w(f"| {label} | {rng([r['rps'] for r in rs], lambda v: f'{v:.0f}')} "
           f"| {rng([r['p50_us'] for r in rs], fmt_ms)} | {rng([r['p99_us'] for r in rs], fmt_ms)} "
           f"| {sum(r['non2xx'] for r in rs)} | {sum(r['socket_errors'] for r in rs)} "
-          f"| {max(r['peak_rss_kib'] for r in rs) / 1024:.1f} |")
+          f"| {max(r['peak_rss_kib'] for r in rs) / 1024:.1f} | {cpu} |")
     ratios = [n["rps"] / o["rps"] for o, n in zip(old, new) if o["rps"] > 0]
     med = lambda k, rs: statistics.median([r[k] for r in rs])
     w("")
     w(f"This tree / revision: requests/s {statistics.median(ratios):.2f}× (pairs: "
       f"{', '.join(f'{x:.2f}' for x in ratios)}); p50 {med('p50_us', new) / med('p50_us', old):.2f}×, "
       f"p99 {med('p99_us', new) / med('p99_us', old):.2f}× (lower is better).\n")
+    old_cost, new_cost = median_cost(old), median_cost(new)
+    if old_cost and new_cost and old_cost["server"] > 0 and old_cost["postgres"] > 0:
+        w(f"CPU per request (user + system, median of the runs; see CPU per request): leadhook "
+          f"{new_cost['server'] / old_cost['server']:.2f}×, PostgreSQL "
+          f"{new_cost['postgres'] / old_cost['postgres']:.2f}× (lower is better); usually steadier than "
+          "requests/s when the machine is shared.\n")
 
 
 def ceilings_section(w, meta, runs, nginx, pgb, hmac_runs, db_runs, conns):

@@ -87,6 +87,32 @@ class TargetsTest(unittest.TestCase):
         self.assertEqual(verdict(text, "resident memory flat"), "**not met**")
 
 
+def with_cpu(row, server_ticks, postgres_ticks):
+    """CPU samples around a run: server and PostgreSQL ticks at 100 per second."""
+    before = [1000, 2000, 3000, 4000, 50000, 60000]
+    used = [server_ticks, postgres_ticks, 100, 50, server_ticks + postgres_ticks + 150, 0]
+    row.update(clock_ticks=100, cpu_before=before, cpu_after=[b + u for b, u in zip(before, used)])
+    return row
+
+
+class CompareTest(unittest.TestCase):
+    def test_side_by_side_gives_ratios_of_throughput_and_cpu_per_request(self):
+        rows = []
+        for old_rps, new_rps in ((4000, 4400), (4200, 4410), (3900, 4485)):
+            # 10 s runs: requests = rps * 10; CPU ticks chosen so the old binary
+            # spends 150 µs of its own CPU per request and the new one 120.
+            old = load_run("compare", 64, old_rps, 30)
+            rows.append(with_cpu(old, old["requests"] * 150 // 10000, old["requests"] * 200 // 10000))
+            new = load_run("current", 64, new_rps, 25)
+            rows.append(with_cpu(new, new["requests"] * 120 // 10000, new["requests"] * 200 // 10000))
+        text = report(rows, dict(META, compare="abc1234 (an older revision)"))
+        self.assertIn("| revision abc1234 | 4000 (3900–4200) |", text)
+        self.assertIn("| 150 | 200 |", text)
+        self.assertIn("| 120 | 200 |", text)
+        self.assertIn("requests/s 1.10× (pairs: 1.10, 1.05, 1.15)", text)
+        self.assertIn("leadhook 0.80×, PostgreSQL 1.00×", text)
+
+
 class SoakAndRssTest(unittest.TestCase):
     def test_a_short_soak_cannot_prove_flatness(self):
         series = [[t, 25600] for t in range(0, 65, 5)]
