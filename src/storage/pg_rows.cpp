@@ -86,7 +86,11 @@ const PgStatement update_leads{"leadhook_update_leads",
 // cost a second row version and its index entries). Only claimed tokens'
 // events are appended, those not already stored (Mailgun's (id, timestamp)
 // is unique; the first of the batch wins), with their payloads in the table
-// with the shorter retention. Rows: token, event id, written (whether its
+// with the shorter retention. Events are appended in (id, timestamp) order,
+// for the reason tokens are claimed in token order: two batches appending
+// the same Mailgun events under different tokens wait for each other in one
+// order instead of deadlocking. (Matched events are kept apart anyway by
+// their leads' locks, taken first and in id order; unmatched ones are not.) Rows: token, event id, written (whether its
 // event row was appended) for each token claimed.
 const PgStatement claim_and_insert{"leadhook_claim_and_insert",
     "WITH input AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(i integer, sha256 text,"
@@ -112,7 +116,8 @@ const PgStatement claim_and_insert{"leadhook_claim_and_insert",
     " domain, ip, country, region, city, device_type, client_type, client_name, client_os,"
     " user_agent, bot, url, code, error, description,"
     " ARRAY(SELECT jsonb_array_elements_text(tags)), user_variables, input.token, signature,"
-    " body_format, route, signing_key_label FROM input JOIN claimed USING (token) ORDER BY i"
+    " body_format, route, signing_key_label FROM input JOIN claimed USING (token)"
+    " ORDER BY mailgun_event_id, event_time, i"
     " ON CONFLICT (mailgun_event_id, event_time) WHERE mailgun_event_id IS NOT NULL DO NOTHING"
     " RETURNING id, token, event_time, received_at),"
     " payload AS (INSERT INTO lead_email_event_payloads (event_id, event_time, received_at,"

@@ -173,6 +173,12 @@ class HeldTransaction:
         self.process.stdin.write("BEGIN; %s;\n" % sql)
         self.process.stdin.flush()
 
+    def run(self, sql):
+        """Another statement in the same transaction; returns at once (it may
+        wait for locks: psql runs it when it can)."""
+        self.process.stdin.write("%s;\n" % sql)
+        self.process.stdin.flush()
+
     def commit(self, timeout=30):
         self.process.stdin.write("COMMIT;\n")
         self.process.stdin.close()
