@@ -125,13 +125,19 @@ ConnectionPtr Dispatcher::take(std::chrono::milliseconds wait) {
     const auto timeout = static_cast<int>(
         std::min<std::chrono::milliseconds::rep>(wait.count(), std::numeric_limits<int>::max()));
     // EINTR (a signal) or nothing within `wait`: the worker comes back.
-    if (::epoll_wait(m_epoll.get(), &event, 1, timeout) != 1 || event.data.u64 == 0) {
+    if (::epoll_wait(m_epoll.get(), &event, 1, timeout) != 1) {
         return nullptr;
+    }
+    // A copy: epoll_event is packed on x86-64, so its u64 is misaligned and
+    // must not be bound to a reference (as find() would).
+    const std::uint64_t key = event.data.u64;
+    if (key == 0) {
+        return nullptr; // the stop eventfd
     }
     // Any event counts: a request, EOF, an error or a hang-up all need the
     // protocol's reader, which finds out which and closes what is dead.
     std::lock_guard lock(m_mutex);
-    const auto found = m_idle.find(event.data.u64);
+    const auto found = m_idle.find(key);
     if (found == m_idle.end()) {
         return nullptr; // closed by stop() since the event
     }
