@@ -168,9 +168,9 @@ class GroupCommitTest(Waiting, unittest.TestCase):
         # then appends b. Appending in queue order, leadhook would hold b
         # while waiting for a: a deadlock, and one side loses (leadhook
         # retries once, so it may not show in the answers; PostgreSQL's log
-        # says it). In (Mailgun id, timestamp) order it
-        # waits for a holding nothing the other needs: both commit, and
-        # leadhook's two requests are duplicates of the other's rows.
+        # says it). In (Mailgun id, timestamp) order it waits for a holding
+        # nothing the other needs: both commit, and leadhook's two requests
+        # are duplicates of the other's rows.
         with open(self.stack.env["PG_LOG"], errors="replace") as log:
             log_start = len(log.read())
         ts = int(time.time())
