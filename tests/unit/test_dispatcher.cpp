@@ -340,7 +340,7 @@ BOOST_AUTO_TEST_CASE(running_out_of_descriptors_pauses_accepting_without_spinnin
     rlimit saved{};
     BOOST_TEST_REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
     rlimit tight = saved;
-    tight.rlim_cur = static_cast<rlim_t>(highest + 1);
+    tight.rlim_cur = static_cast<rlim_t>(highest) + 1;
     BOOST_TEST_REQUIRE(::setrlimit(RLIMIT_NOFILE, &tight) == 0);
     std::vector<UniqueFd> fillers; // take the free numbers below the limit too
     for (UniqueFd fd; (fd = UniqueFd(::dup(h.listener.get()))).valid();) {
