@@ -387,6 +387,11 @@ class Stack:
             return list(self.final_logs)
         return self._read_logs()
 
+    def postgres_log(self):
+        """The private PostgreSQL's server log so far (errors, deadlocks)."""
+        with open(self.env["PG_LOG"], errors="replace") as f:
+            return f.read()
+
     def request(self, method, path, body=b"", content_type=None, headers=None):
         """Returns (status, headers dict lower-cased, body bytes)."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)

@@ -171,8 +171,7 @@ class GroupCommitTest(Waiting, unittest.TestCase):
         # says it). In (Mailgun id, timestamp) order it waits for a holding
         # nothing the other needs: both commit, and leadhook's two requests
         # are duplicates of the other's rows.
-        with open(self.stack.env["PG_LOG"], errors="replace") as log:
-            log_start = len(log.read())
+        log_start = len(self.stack.postgres_log())
         ts = int(time.time())
         suffix = uuid.uuid4().hex[:21]
         ids = {"a": "a" + suffix, "b": "b" + suffix}
@@ -204,8 +203,7 @@ class GroupCommitTest(Waiting, unittest.TestCase):
             " IN (:'p0', :'p1') ORDER BY 1", ids["a"], ids["b"]),
             [[ids["a"], "other-a-" + suffix], [ids["b"], "other-b-" + suffix]])
         # Not even a deadlock leadhook's one retry of a transient error hid.
-        with open(self.stack.env["PG_LOG"], errors="replace") as log:
-            self.assertNotIn("deadlock detected", log.read()[log_start:])
+        self.assertNotIn("deadlock detected", self.stack.postgres_log()[log_start:])
 
     def test_an_event_the_database_refuses_fails_alone(self):
         self.stack.sql(
