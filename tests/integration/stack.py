@@ -230,6 +230,19 @@ def parse_metrics(text):
     return values
 
 
+def psql(db_url, query, *params):
+    """Runs `query` with psql on `db_url`: rows of tab-separated text (NULL
+    as ""). Parameters are passed as psql variables (:'p0', :'p1', ...),
+    quoted by psql itself, never pasted into the SQL."""
+    args = ["psql", "-X", "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1", db_url]
+    for i, p in enumerate(params):
+        args += ["-v", "p%d=%s" % (i, p)]
+    result = subprocess.run(args, input=query, capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        raise RuntimeError("psql failed: %s" % result.stderr)
+    return [line.split("\t") for line in result.stdout.splitlines() if line]
+
+
 class Stack:
     """scripts/stack start with the corpus keys and TEST_KEY (unless extra_env
     sets LEADHOOK_SIGNING_KEYS or LEADHOOK_SIGNING_KEY_FILE itself) and
@@ -415,13 +428,7 @@ class Stack:
     def sql(self, query, *params):
         """Rows of tab-separated text. Parameters are passed as psql variables,
         quoted by psql itself, never pasted into the SQL."""
-        args = ["psql", "-X", "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1", self.db_url]
-        for i, p in enumerate(params):
-            args += ["-v", "p%d=%s" % (i, p)]
-        result = subprocess.run(args, input=query, capture_output=True, text=True, timeout=60)
-        if result.returncode != 0:
-            raise RuntimeError("psql failed: %s" % result.stderr)
-        return [line.split("\t") for line in result.stdout.splitlines() if line]
+        return psql(self.db_url, query, *params)
 
     def scalar(self, query, *params):
         rows = self.sql(query, *params)
