@@ -12,16 +12,18 @@ namespace {
 // half-open range [from, to), and $3 the address domain (NULL: any). The
 // "$n IS NULL OR" forms fold away: libpq's unnamed statements are planned
 // with their parameter values, so month partitions are still pruned.
+// The leads' own times may be the original app's `timestamp without time
+// zone`, which ::timestamptz reads in the session's time zone, as written.
 
 // $4: status ('none': no event yet; NULL: any).
 constexpr const char* select_leads =
     "SELECT id, email_addr, coalesce(followup_email_status, 'none'),"
-    " (extract(epoch from followup_email_sent_date) * 1000000)::bigint,"
+    " (extract(epoch from followup_email_sent_date::timestamptz) * 1000000)::bigint,"
     " coalesce(followup_email_delivered, false), coalesce(followup_email_opens, 0),"
     " coalesce(followup_email_clicks, 0), coalesce(followup_email_bounced, false),"
     " coalesce(followup_email_dropped, false), coalesce(followup_email_spam, false),"
     " coalesce(followup_email_unsub, false), coalesce(is_optout, false),"
-    " (extract(epoch from webhook_last_updated) * 1000000)::bigint"
+    " (extract(epoch from webhook_last_updated::timestamptz) * 1000000)::bigint"
     " FROM leads"
     " WHERE ($1::bigint IS NULL OR followup_email_sent_date >="
     "  timestamptz 'epoch' + $1::bigint * interval '1 microsecond')"

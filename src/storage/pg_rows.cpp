@@ -11,8 +11,11 @@ using app::LeadState;
 
 // Timestamps cross the wire as integer microseconds since the epoch, so no
 // precision is lost to floating point or time-zone formatting:
-//   read:  (extract(epoch from col) * 1000000)::bigint
+//   read:  (extract(epoch from col::timestamptz) * 1000000)::bigint
 //   write: timestamptz 'epoch' + n * interval '1 microsecond'
+// The original app's columns are `timestamp without time zone`: a write
+// stores the session's local time, and the cast reads it back as the same
+// instant (extract alone would take it as UTC).
 // Batches travel as one jsonb array of row objects (jsonb_to_recordset): one
 // parameter, typed by the column list, whatever the batch size. The planner
 // guesses 100 rows for such a set, and against a small table would rather
@@ -20,7 +23,7 @@ using app::LeadState;
 // makes the index the only sensible plan at any size.
 // clang-format off
 #define LEADHOOK_AT(col) "timestamptz 'epoch' + " col " * interval '1 microsecond'"
-#define LEADHOOK_MICROS(col) "(extract(epoch from " col ") * 1000000)::bigint"
+#define LEADHOOK_MICROS(col) "(extract(epoch from " col "::timestamptz) * 1000000)::bigint"
 
 // The lead each event is about: by the follow-up email's message id, else
 // the newest lead for the address; found and locked in one statement, in id
