@@ -33,6 +33,19 @@ constexpr const char* unlock = "SELECT pg_advisory_unlock($1::bigint)";
 constexpr const char* session_settings =
     "SELECT set_config('statement_timeout', '0', false),"
     " set_config('client_min_messages', 'warning', false)";
+// leadhook's tables live in the schema it creates them in, the first on the
+// search_path. A leads table only elsewhere is the original app's, loaded
+// into a schema of its own (pgloader names it after the MySQL database, and
+// puts it second on the database's search_path): leadhook would create an
+// empty leads table in front of it and match no lead. Rows: the schema, and
+// the leads tables in other schemas (NULL: none, or leads is here).
+constexpr const char* leads_elsewhere =
+    "SELECT current_schema(), (SELECT string_agg(format('%I.%I', n.nspname, c.relname), ', ')"
+    " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE c.relname = 'leads' AND c.relkind IN ('r', 'p')"
+    " AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'"
+    " AND NOT EXISTS (SELECT 1 FROM pg_class h JOIN pg_namespace hn ON hn.oid = h.relnamespace"
+    " WHERE h.relname = 'leads' AND hn.nspname = current_schema()))";
 // clang-format on
 
 constexpr std::string_view undefined_table = "42P01";
@@ -122,9 +135,31 @@ std::optional<StoreError> apply_one(PgConnection& conn, const Migration& migrati
     return error;
 }
 
+/// Refuses a database whose leads table is not where leadhook would look.
+std::optional<std::string> check_leads_schema(PgConnection& conn) {
+    auto found = conn.exec(leads_elsewhere);
+    if (!found) {
+        return "cannot look for the leads table: " + describe(found.error());
+    }
+    if (found->rows() == 0 || found->is_null(0, 1)) {
+        return std::nullopt;
+    }
+    const std::string schema(found->text(0, 0));
+    const std::string others(found->text(0, 1));
+    return "no leads table in schema " + schema + ", where leadhook keeps its tables (the " +
+           "first on the search_path), but " + others + " exists: leadhook would create an " +
+           "empty leads table and match no lead. Move the original app's tables into " + schema +
+           " (ALTER TABLE ... SET SCHEMA " + schema + ", or pgloader's ALTER SCHEMA ... RENAME " +
+           "TO '" + schema + "'), or put their schema first on the search_path of the " +
+           "database URL (options=-c search_path=...); see docs/migrating.md";
+}
+
 Expected<Migrated, std::string> migrate_locked(PgConnection& conn,
                                                std::span<const Migration> migrations,
                                                const MigrateHooks& hooks) {
+    if (auto misplaced = check_leads_schema(conn)) {
+        return unexpected(*misplaced); // before anything is created
+    }
     auto applied = read_applied(conn);
     if (!applied) {
         return unexpected("cannot read leadhook_migrations: " + describe(applied.error()));
