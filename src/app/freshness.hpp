@@ -17,8 +17,9 @@ struct FreshnessPolicy {
     std::int64_t max_future_skew_seconds = 300;
 };
 
-/// `signed_at` is the parsed signature timestamp (nullopt: unreadable, which
-/// is stale unless the check is off). `now` is when the request arrived.
+/// `signed_at` is the parsed signature timestamp (nullopt: not whole Unix
+/// seconds, which is stale even with the check off). `now` is when the
+/// request arrived.
 Freshness judge_freshness(std::optional<EpochMicros> signed_at, EpochMicros now,
                           const FreshnessPolicy& policy);
 
