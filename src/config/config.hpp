@@ -80,8 +80,10 @@ parse_key_file(std::string_view text, std::string_view source_name);
 /// listen address, numbers out of range (the message names the setting).
 std::optional<ConfigError> validate(const Config& config);
 
-/// The whole chain: optional file, environment, key file, validation, and
-/// warnings about files with signing keys that other users can read.
+/// The whole chain: optional file, environment, key file, validation. A key
+/// file others can read, or its group or others can write, is refused; a
+/// config file with keys that others can get at is warned about. Both are
+/// judged by the file as opened, not by its path.
 Expected<Config, ConfigError> load_config(const std::optional<std::string>& path,
                                           const Getenv& getenv);
 

@@ -70,16 +70,20 @@ class CheckConfigTests(unittest.TestCase):
         bad_flag = run("--config", self.toml.replace(".toml", "-missing.toml"))
         self.assertNotEqual(bad_flag.returncode, 0)
 
-    def test_a_key_file_others_can_read_is_warned_about(self):
+    def test_a_key_file_others_can_read_is_refused_with_the_fix(self):
         key_file = os.path.join(self.dir.name, "keys")
         with open(key_file, "w") as f:
             f.write(KEY + " label=filed\n")
         os.chmod(key_file, 0o644)
         result = run("--signing-key-file", key_file)
-        self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertIn("readable by other users", result.stderr)
-        self.assertEqual(settings(result.stdout)["signing_keys"], "[filed]")
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("the signing key file is readable by other users (mode 0644): fix it with"
+                      " chmod 0600 " + key_file, result.stderr)
         self.assertNotIn(KEY, result.stdout + result.stderr)
+        os.chmod(key_file, 0o600)
+        result = run("--signing-key-file", key_file)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(settings(result.stdout)["signing_keys"], "[filed]")
 
 
 if __name__ == "__main__":

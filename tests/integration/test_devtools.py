@@ -219,6 +219,7 @@ class SignTests(DevtoolsCase):
             with open(key_file, "w") as f:
                 f.write("# rotated out\nold-key label=old not_after=2020-01-01T00:00:00Z\n"
                         "%s label=current\n" % TEST_KEY)
+            os.chmod(key_file, 0o600)  # as LEADHOOK_SIGNING_KEY_FILE must be
             config = os.path.join(tmp, "leadhook.toml")
             with open(config, "w") as f:
                 f.write('signing_keys = ["%s"]\n' % TEST_KEY)

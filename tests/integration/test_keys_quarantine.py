@@ -48,6 +48,7 @@ class KeyFileTests(StackTestCase):
             f.write("# leadhook integration test keys\n%s label=base\n" % cls.BASE)
             for entry in entries:
                 f.write(entry + "\n")
+        os.chmod(tmp, 0o600)  # leadhook refuses a key file others can read
         os.replace(tmp, cls.key_file)
 
     def tearDown(self):
