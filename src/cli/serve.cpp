@@ -36,6 +36,27 @@ sigset_t block_control_signals() {
     return set;
 }
 
+/// libpq's notices (a server shutting down says FATAL to every idle
+/// connection) as log lines with a level, for as long as this lives: the
+/// connections it reports for must be gone first.
+class NoticesToLog {
+  public:
+    explicit NoticesToLog(obs::Logger& log) {
+        storage::set_notice_handler([&log](const storage::ServerNotice& notice) {
+            const std::string_view s = notice.severity;
+            const char* level = s == "WARNING"                                 ? "warn"
+                                : s == "ERROR" || s == "FATAL" || s == "PANIC" ? "error"
+                                                                               : "info";
+            log.write(level, {{"msg", "PostgreSQL: " + std::string(notice.message)},
+                              {"severity", std::string(s)},
+                              {"sqlstate", std::string(notice.sqlstate)}});
+        });
+    }
+    ~NoticesToLog() { storage::set_notice_handler(nullptr); }
+    NoticesToLog(const NoticesToLog&) = delete;
+    NoticesToLog& operator=(const NoticesToLog&) = delete;
+};
+
 int wait_for_signal(const sigset_t& set) {
     int signal = 0;
     while (sigwait(&set, &signal) != 0) {
@@ -219,6 +240,7 @@ int serve(const std::optional<std::string>& config_path) {
     const sigset_t signals = block_control_signals();
     SystemClock clock;
     obs::Logger log(stderr, clock, stderr_line_prefix());
+    const NoticesToLog notices(log);
     bound_allocator_caches(log);
     auto config = config::load_config(config_path, config::process_env());
     if (!config) {

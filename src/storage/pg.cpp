@@ -17,7 +17,31 @@ std::string trimmed(const char* message) {
     return text;
 }
 
+NoticeHandler& notice_handler() {
+    static NoticeHandler handler;
+    return handler;
+}
+
+std::string_view field(const PGresult* result, int code) {
+    const char* value = PQresultErrorField(result, code);
+    return value ? value : "";
+}
+
+void receive_notice(void* /*arg*/, const PGresult* result) {
+    std::string message(field(result, PG_DIAG_MESSAGE_PRIMARY));
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
+        message.pop_back();
+    }
+    notice_handler()(ServerNotice{.severity = field(result, PG_DIAG_SEVERITY_NONLOCALIZED),
+                                  .sqlstate = field(result, PG_DIAG_SQLSTATE),
+                                  .message = message});
+}
+
 } // namespace
+
+void set_notice_handler(NoticeHandler handler) {
+    notice_handler() = std::move(handler);
+}
 
 const Clock& wall_clock() {
     static const SystemClock clock;
@@ -81,6 +105,9 @@ Expected<PgConnPtr, StoreError> PgConnection::connect() const {
     if (PQstatus(conn.get()) != CONNECTION_OK) {
         return unexpected(StoreError{StoreFailure::unavailable, "",
                                      "connect: " + trimmed(PQerrorMessage(conn.get()))});
+    }
+    if (notice_handler()) {
+        PQsetNoticeReceiver(conn.get(), receive_notice, nullptr);
     }
     return conn;
 }

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -58,6 +59,21 @@ struct PgStatement {
 
 /// The wall clock PgConnection uses unless given another (tests inject one).
 const Clock& wall_clock();
+
+/// What the server says outside a statement's result: a NOTICE or WARNING,
+/// or the FATAL a server sends an idle connection before closing it.
+struct ServerNotice {
+    std::string_view severity; ///< not localised: NOTICE, WARNING, FATAL, ...
+    std::string_view sqlstate;
+    std::string_view message; ///< the primary message only (DETAIL may quote values)
+};
+using NoticeHandler = std::function<void(const ServerNotice&)>;
+
+/// Connections made from now on report server notices here rather than as
+/// raw lines on stderr (libpq's default); an empty handler restores that.
+/// Set it before any connection is made and after the last is gone: it is
+/// read without a lock.
+void set_notice_handler(NoticeHandler handler);
 
 /// One connection, used by one worker thread at a time. It connects lazily
 /// and is dropped when libpq says it broke, so the next request reconnects.

@@ -168,6 +168,34 @@ class MigrateTest(unittest.TestCase):
             t.join()
         return results
 
+    def test_server_notices_are_log_lines_with_a_level(self):
+        self.private_cluster()
+        self.stack.scalar("INSERT INTO leads (email_addr, followup_email_sent_date)"
+                          " VALUES ('notice@example.com', now()) RETURNING id")
+        body = json_webhook({"event": "delivered", "timestamp": 1700000200.0,
+                             "recipient": "notice@example.com"})
+        self.assertEqual(self.stack.post(EVENTS, body)[0], 200)  # the writer is connected
+        before = len(self.stack.leadhook_log())
+        # An immediate shutdown warns every connection (57P01); leadhook reads
+        # it when it next uses one.
+        env = self.stack.env
+        as_owner = ["runuser", "-u", env["PG_OS_USER"], "--"] if os.geteuid() == 0 else []
+        subprocess.run(as_owner + [os.path.join(env["PG_BIN"], "pg_ctl"), "-D", env["PG_DATA"],
+                                   "-m", "immediate", "-w", "stop"],
+                       check=True, capture_output=True, timeout=60)
+        try:
+            self.assertEqual(self.stack.post(EVENTS, body)[0], 503)
+        finally:
+            self.stack.pg_start()
+        log = self.stack.leadhook_log()[before:]
+        self.assertIn('level=warn msg="PostgreSQL: terminating connection due to immediate'
+                      ' shutdown command" severity=WARNING sqlstate=57P01', log)
+        self.assertNotIn("WARNING:  terminating", log)  # libpq's own line
+        deadline = time.time() + 40  # Mailgun's retry, once the writer's backoff allows
+        while self.stack.post(EVENTS, body)[0] != 200:
+            self.assertLess(time.time(), deadline, "not stored after PostgreSQL came back")
+            time.sleep(0.5)
+
     def test_unreachable_database_is_not_retried_on_every_request(self):
         self.private_cluster()
         self.stack.scalar(
