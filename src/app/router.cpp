@@ -61,7 +61,10 @@ bool method_allowed(const Route& route, std::string_view method) {
 std::string index_json() {
     nlohmann::json map = nlohmann::json::object();
     for (const auto& route : route_table) {
-        if (!route.name.empty()) {
+        // The operations routes are not listed: the public server, which
+        // serves the index, answers 404 for them.
+        const bool public_route = route.kind == RouteKind::webhook || route.kind == RouteKind::index;
+        if (public_route && !route.name.empty()) {
             map[std::string(route.name)] = route.path;
         }
     }

@@ -29,7 +29,9 @@ const Route* find_route(std::string_view path);
 std::string_view allowed_methods(const Route& route);
 bool method_allowed(const Route& route, std::string_view method);
 
-/// {"routes": {"delivered": "/api/v1/wh/mg/lead/email/delivered", ...}}
+/// {"routes": {"delivered": "/api/v1/wh/mg/lead/email/delivered", ...}}: the
+/// webhook routes and the index, what the public server serves; not the
+/// operations routes (health, ready, metrics), served on loopback only.
 std::string index_json();
 
 } // namespace leadhook::app

@@ -147,7 +147,7 @@ BOOST_AUTO_TEST_CASE(the_table_holds_exactly_these_routes) {
     BOOST_TEST(paths.size() == webhooks.size() + index_paths.size() + operations.size());
 }
 
-BOOST_AUTO_TEST_CASE(operations_routes_take_get_and_head_and_are_indexed) {
+BOOST_AUTO_TEST_CASE(operations_routes_take_get_and_head_and_are_not_indexed) {
     const auto map = nlohmann::json::parse(app::index_json()).at("routes");
     for (const auto& [path, kind, name] : operations) {
         BOOST_TEST_CONTEXT(path) {
@@ -156,7 +156,7 @@ BOOST_AUTO_TEST_CASE(operations_routes_take_get_and_head_and_are_indexed) {
             BOOST_TEST(app::method_allowed(route, "GET"));
             BOOST_TEST(app::method_allowed(route, "HEAD"));
             BOOST_TEST(!app::method_allowed(route, "POST"));
-            BOOST_TEST(map.at(name) == path);
+            BOOST_TEST(!map.contains(name)); // the public server answers 404 for them
         }
     }
     BOOST_TEST(find_route("/metrics") == nullptr);
@@ -182,6 +182,7 @@ BOOST_AUTO_TEST_CASE(index_json_lists_every_webhook_route) {
     BOOST_TEST(map.at("events") == "/api/v1/wh/mg/events");
     BOOST_TEST(map.at("spam_complaint") == "/api/v1/wh/mg/lead/email/spam/complaint");
     BOOST_TEST(listed.count("/api/v1/index") == 1u);
+    BOOST_TEST(listed.size() == webhooks.size() + 1); // and nothing else
 }
 
 BOOST_AUTO_TEST_SUITE_END()
