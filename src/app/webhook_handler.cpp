@@ -1,5 +1,6 @@
 #include "app/webhook_handler.hpp"
 
+#include "mailgun/bounds.hpp"
 #include "mailgun/normalize.hpp"
 #include "mailgun/signature.hpp"
 #include "util/sha256.hpp"
@@ -103,6 +104,9 @@ Reply WebhookHandler::judge(const http::Request& request, const Route& route,
         return refused(Outcome::bad_signature, "missing signature (timestamp, token and signature)",
                        "missing");
     }
+    if (auto too_long = mailgun::oversized(*signature)) {
+        return fail(Outcome::unprocessable, *too_long);
+    }
     // Key end dates and the window are judged at arrival, so that reverify
     // decides a quarantined request exactly as it would have been decided.
     const auto verified = mailgun::verify(*signature, settings.keys, request.received_at);
@@ -128,6 +132,9 @@ Reply WebhookHandler::judge(const http::Request& request, const Route& route,
     auto event = mailgun::normalize(*payload, route.implied);
     if (!event) {
         return fail(Outcome::unprocessable, event.error().message);
+    }
+    if (auto too_long = mailgun::oversized(*event)) {
+        return fail(Outcome::unprocessable, *too_long);
     }
     const auto& key = settings.keys[verified->index];
     const storage::EventRecord record{*event,

@@ -710,6 +710,27 @@ CASES = [
          content_type=FORM,
          body=lambda: form_webhook([("event", "delivered"), ("recipient", "hostile@example.com")],
                                    timestamp="1e999")),
+    # --- values longer than Mailgun sends ----------------------------------------------------
+    Case("json_signed_token_of_3000_bytes", "values longer than Mailgun sends",
+         # Was 500 on every retry: PostgreSQL refused the ledger's index row (54000).
+         **both(refused(406, "token is 3000 bytes, longer than Mailgun sends")),
+         body=lambda: json_webhook(event_data(), token=os.urandom(1500).hex())),
+    Case("form_signed_token_of_3000_bytes", "values longer than Mailgun sends",
+         **both(refused(406, "token is 3000 bytes, longer than Mailgun sends")),
+         content_type=FORM,
+         body=lambda: form_webhook([("event", "delivered"), ("recipient", "hostile@example.com")],
+                                   token=os.urandom(1500).hex())),
+    Case("json_message_id_of_3000_bytes", "values longer than Mailgun sends",
+         **both(refused(406, "Message-Id is 3000 bytes, longer than Mailgun sends")),
+         body=lambda: signed_json(message={"headers": {"message-id": "m" * 3000}})),
+    Case("json_event_id_of_1000_bytes", "values longer than Mailgun sends",
+         **both(refused(406, "event id is 1000 bytes, longer than Mailgun sends")),
+         body=lambda: json_webhook(event_data(id="e" * 1000))),
+    Case("multipart_error_of_70000_bytes", "values longer than Mailgun sends",
+         **both(refused(406, "error is 70000 bytes, longer than Mailgun sends")),
+         content_type=MULTIPART, body=lambda: signed_multipart(
+             fields=(("event", "bounced"), ("recipient", "hostile@example.com"),
+                     ("error", "x" * 70000)))),
     # --- NUL bytes ----------------------------------------------------------------------
     Case("form_nul_in_a_value_is_stored_replaced", "NUL bytes",
          **both(stored("a\ufffdb@example.com")),

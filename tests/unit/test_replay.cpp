@@ -191,6 +191,16 @@ BOOST_AUTO_TEST_CASE(an_unreadable_timestamp_cannot_be_judged_fresh) {
     BOOST_TEST(h.store.calls.empty());
 }
 
+BOOST_AUTO_TEST_CASE(a_signed_token_longer_than_mailguns_is_406_and_quarantined) {
+    Harness h;
+    const auto response = h.post(signed_json("current-key", arrival, std::string(3000, 'k')));
+    BOOST_TEST(response.status == 406);
+    BOOST_TEST(test::contains(response.body, "token is 3000 bytes, longer than Mailgun sends"));
+    BOOST_TEST(h.store.calls.empty());
+    BOOST_TEST_REQUIRE(h.store.kept.size() == 1u);
+    BOOST_TEST(h.store.kept[0].reason == "unprocessable");
+}
+
 BOOST_AUTO_TEST_CASE(an_expired_key_is_refused_and_named_in_the_log_only) {
     Harness h;
     const auto response = h.post(signed_json("old-key", arrival));
