@@ -2,8 +2,9 @@
 # Checks the systemd units in deploy/systemd/: `systemd-analyze verify`
 # accepts leadhook.socket, leadhook.service and the purge timer and service,
 # and `systemd-analyze security --offline=yes` rates each service's exposure
-# at 2.0 or lower. Also that the drain timeout and TimeoutStopSec agree, and
-# the socket is the one nginx uses.
+# at 1.5 or lower. Also that the drain timeout and TimeoutStopSec agree, that
+# leadhook.service bounds its memory, tasks and descriptors, and the socket is
+# the one nginx uses.
 # verify needs ExecStart's binary to exist, so a temporary copy of the units
 # points at LEADHOOK_BIN (the built binary) instead of /usr/local/bin/leadhook.
 # Usage: LEADHOOK_BIN=build/src/leadhook bash tests/integration/test_systemd_units.sh
@@ -17,7 +18,7 @@ fi
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 UNITS="$ROOT/deploy/systemd"
 BIN="${LEADHOOK_BIN:-$ROOT/build/src/leadhook}"
-MAX_EXPOSURE="2.0"
+MAX_EXPOSURE="1.5"
 INSTALLED_BIN="/usr/local/bin/leadhook"
 
 die() { echo "leadhook: error: $*" >&2; exit 1; }
@@ -74,6 +75,16 @@ check_security() {
 }
 check_security leadhook.service
 check_security leadhook-purge.service
+
+# Memory, tasks and descriptors are bounded (sized in the unit's comments).
+for limit in MemoryHigh MemoryMax TasksMax LimitNOFILE; do
+  value="$(sed -n "s/^$limit=\(.*\)$/\1/p" "$UNITS/leadhook.service")"
+  if [[ "$value" =~ ^[0-9]+[KMG]?$ ]]; then
+    ok "leadhook.service sets $limit=$value"
+  else
+    fail "leadhook.service must set $limit to a number (got '$value')"
+  fi
+done
 
 # TimeoutStopSec must leave leadhook time to drain (drain_timeout_seconds,
 # default 30) and to report an abandoned drain itself before SIGKILL.
