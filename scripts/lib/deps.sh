@@ -22,7 +22,7 @@ esac
 # Everything the build, the tests and the dev stack need (Debian 12 names).
 LEADHOOK_PACKAGES=(
   build-essential cmake pkg-config
-  libfcgi-dev libfcgi-bin libssl-dev openssl libpq-dev libsystemd-dev systemd
+  libfcgi-bin libssl-dev openssl libpq-dev libsystemd-dev systemd # cgi-fcgi: scripts/replay --fcgi
   postgresql postgresql-contrib
   libboost-test-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev prometheus-cpp-dev
   libgoogle-perftools-dev # tcmalloc (libtcmalloc_minimal), leadhook's allocator

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <exception>
+#include <optional>
 
 namespace leadhook::app {
 namespace {
@@ -15,10 +16,32 @@ std::string error_text(const Reply& reply) {
     return reply.message + ": " + reply.detail;
 }
 
+/// What the edge refused to read, whatever the route: a request without
+/// its parameters (over their bounds) has no path to route by.
+std::optional<Reply> edge_refusal(const http::Request& request) {
+    if (request.body_too_large) {
+        return Reply{.outcome = Outcome::too_large, .message = "request body too large"};
+    }
+    if (request.over_budget) {
+        return Reply{.outcome = Outcome::busy,
+                     .message = "too many request bytes in flight, retry later"};
+    }
+    if (!request.body_error.empty()) {
+        return Reply{.outcome = Outcome::bad_request, .message = request.body_error};
+    }
+    return std::nullopt;
+}
+
 } // namespace
 
 Reply App::dispatch(const http::Request& request) const {
     const Route* route = find_route(request.path);
+    if (auto refused = edge_refusal(request)) {
+        if (route) {
+            refused->route = route->name.empty() ? std::string_view("index") : route->name;
+        }
+        return *refused;
+    }
     if (!route) {
         return Reply{.outcome = Outcome::not_found, .message = "no such route"};
     }
@@ -47,12 +70,6 @@ Reply App::answer(const http::Request& request, const Route& route) const {
         return Reply{.outcome = Outcome::metrics, .metrics_text = m_metrics.render()};
     case RouteKind::webhook:
         break;
-    }
-    if (request.body_too_large) {
-        return Reply{.outcome = Outcome::too_large, .message = "request body too large"};
-    }
-    if (!request.body_error.empty()) {
-        return Reply{.outcome = Outcome::bad_request, .message = request.body_error};
     }
     return m_webhooks.handle(request, route);
 }

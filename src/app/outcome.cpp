@@ -7,7 +7,7 @@
 namespace leadhook::app {
 namespace {
 
-constexpr std::array<OutcomeInfo, 19> outcome_table{{
+constexpr std::array<OutcomeInfo, 20> outcome_table{{
     {Outcome::stored, 200, "stored"},
     {Outcome::unmatched, 200, "unmatched"},
     {Outcome::duplicate, 200, "duplicate"},
@@ -30,6 +30,8 @@ constexpr std::array<OutcomeInfo, 19> outcome_table{{
     {Outcome::method_not_allowed, 405, "method_not_allowed"},
     {Outcome::not_found, 404, "not_found"},
     {Outcome::db_unavailable, 503, "db_unavailable"},
+    // A burst of large bodies: come back when they are through.
+    {Outcome::busy, 503, "busy"},
     {Outcome::internal_error, 500, "internal_error"},
 }};
 
@@ -92,7 +94,8 @@ http::Response to_response(const Reply& reply) {
     if (reply.outcome == Outcome::method_not_allowed) {
         response.headers.emplace_back("Allow", reply.allow);
     }
-    if (reply.outcome == Outcome::db_unavailable || reply.outcome == Outcome::not_ready) {
+    if (reply.outcome == Outcome::db_unavailable || reply.outcome == Outcome::not_ready ||
+        reply.outcome == Outcome::busy) {
         response.headers.emplace_back("Retry-After", retry_after_seconds);
     }
     return response;

@@ -26,7 +26,8 @@ enum class Outcome {
     forgery,       ///< a used token with another body: never acceptable
     unprocessable, ///< can never succeed: Mailgun must not retry
     too_large,
-    bad_request, ///< the body did not arrive as declared
+    bad_request, ///< the request did not arrive as declared
+    busy,        ///< the bytes in flight are at their bound: retried later
     method_not_allowed,
     not_found,
     db_unavailable, ///< nothing written; Mailgun retries

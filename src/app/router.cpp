@@ -63,7 +63,8 @@ std::string index_json() {
     for (const auto& route : route_table) {
         // The operations routes are not listed: the public server, which
         // serves the index, answers 404 for them.
-        const bool public_route = route.kind == RouteKind::webhook || route.kind == RouteKind::index;
+        const bool public_route =
+            route.kind == RouteKind::webhook || route.kind == RouteKind::index;
         if (public_route && !route.name.empty()) {
             map[std::string(route.name)] = route.path;
         }

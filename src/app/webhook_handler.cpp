@@ -95,15 +95,17 @@ Reply WebhookHandler::handle(const http::Request& request, const Route& route) c
 
 Reply WebhookHandler::judge(const http::Request& request, const Route& route,
                             const Settings& settings, const std::string& body_sha256) const {
-    auto payload = mailgun::parse_payload(request.content_type, request.body, settings.limits);
-    if (!payload) {
-        return fail(Outcome::unprocessable, payload.error().message);
+    // The signature first, read without keeping the rest: an unverified
+    // body costs no tree, and no copy of itself.
+    const auto found = mailgun::read_signature(request.content_type, request.body, settings.limits);
+    if (!found) {
+        return fail(Outcome::unprocessable, found.error().message);
     }
-    const auto signature = mailgun::find_signature(*payload);
-    if (!signature) {
+    if (!*found) {
         return refused(Outcome::bad_signature, "missing signature (timestamp, token and signature)",
                        "missing");
     }
+    const mailgun::SignatureParams* signature = &**found;
     if (auto too_long = mailgun::oversized(*signature)) {
         return fail(Outcome::unprocessable, *too_long);
     }
@@ -128,6 +130,10 @@ Reply WebhookHandler::judge(const http::Request& request, const Route& route,
     if (signed_at) {
         m_metrics.observe_timestamp_age(static_cast<double>(request.received_at - *signed_at) /
                                         1e6);
+    }
+    auto payload = mailgun::parse_payload(request.content_type, request.body, settings.limits);
+    if (!payload) {
+        return fail(Outcome::unprocessable, payload.error().message);
     }
     auto event = mailgun::normalize(*payload, route.implied);
     if (!event) {
@@ -179,6 +185,11 @@ void WebhookHandler::count(const Reply& reply) const {
 
 void WebhookHandler::keep(const http::Request& request, Reply& reply, const Settings& settings,
                           std::string body_sha256) const {
+    if (static_cast<long long>(request.body.size()) > settings.quarantine_cap.max_body_bytes) {
+        reply.quarantine = "dropped"; // never a Mailgun webhook refused for a key or a clock
+        m_metrics.count_quarantine(reply.quarantine);
+        return;
+    }
     const storage::QuarantineEntry entry{quarantine_reason(reply.outcome),
                                          reply.message,
                                          request.path,

@@ -4,6 +4,7 @@
 // ordered list, not a map; callers choose first() or last() deliberately.
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,23 @@ struct Limits {
     std::size_t max_parts = 200;      ///< multipart parts (each costs a header parse)
     std::size_t max_json_depth = 64;  ///< nesting of JSON arrays and objects
 };
+
+/// The names whose values a parser keeps; empty: every name's. Fields of
+/// other names keep their name and size, and an empty value: how the
+/// signature is read before anything else of an unverified body is copied.
+using ValueFilter = std::span<const std::string_view>;
+
+inline bool keeps_value(ValueFilter filter, std::string_view name) {
+    if (filter.empty()) {
+        return true;
+    }
+    for (const std::string_view kept : filter) {
+        if (kept == name) {
+            return true;
+        }
+    }
+    return false;
+}
 
 struct ParseError {
     std::string message; ///< names what is wrong; safe to return to the client

@@ -8,14 +8,21 @@
 namespace leadhook::body {
 namespace {
 
-/// `offset` is where `encoded` starts in the body, so errors point into the body.
-Expected<std::string, ParseError> percent_decode(std::string_view encoded, std::size_t offset) {
-    std::string decoded;
-    decoded.reserve(encoded.size());
-    for (std::size_t i = 0; i < encoded.size(); ++i) {
+/// Decodes `encoded` into `decoded` (or only checks it, when null); its
+/// decoded size. `offset` is where `encoded` starts in the body, so errors
+/// point into the body.
+Expected<std::size_t, ParseError> percent_decode(std::string_view encoded, std::size_t offset,
+                                                 std::string* decoded) {
+    std::size_t size = 0;
+    if (decoded != nullptr) {
+        decoded->reserve(encoded.size());
+    }
+    for (std::size_t i = 0; i < encoded.size(); ++i, ++size) {
         const char c = encoded[i];
         if (c != '%') {
-            decoded += (c == '+') ? ' ' : c;
+            if (decoded != nullptr) {
+                *decoded += (c == '+') ? ' ' : c;
+            }
             continue;
         }
         if (encoded.size() - i < 3) {
@@ -27,41 +34,42 @@ Expected<std::string, ParseError> percent_decode(std::string_view encoded, std::
             return unexpected(
                 error_at("percent-escape not followed by two hex digits", offset + i));
         }
-        decoded += static_cast<char>(high * 16 + low);
+        if (decoded != nullptr) {
+            *decoded += static_cast<char>(high * 16 + low);
+        }
         i += 2;
     }
-    return decoded;
+    return size;
 }
 
 Expected<Field, ParseError> decode_pair(std::string_view pair, std::size_t offset,
-                                        const Limits& limits) {
+                                        const Limits& limits, ValueFilter keep) {
     const std::size_t equals = std::min(pair.find('='), pair.size());
-    auto name = percent_decode(pair.substr(0, equals), offset);
-    if (!name) {
+    Field field;
+    if (auto name = percent_decode(pair.substr(0, equals), offset, &field.name); !name) {
         return unexpected(name.error());
     }
-    if (name->empty()) {
+    if (field.name.empty()) {
         return unexpected(error_at("field with an empty name", offset));
     }
-    if (name->size() > limits.max_name_bytes) {
+    if (field.name.size() > limits.max_name_bytes) {
         return unexpected(error_at(
             "field name longer than " + std::to_string(limits.max_name_bytes) + " bytes", offset));
     }
     const std::size_t value_offset = std::min(equals + 1, pair.size());
-    auto value = percent_decode(pair.substr(value_offset), offset + value_offset);
-    if (!value) {
-        return unexpected(value.error());
+    auto size = percent_decode(pair.substr(value_offset), offset + value_offset,
+                               keeps_value(keep, field.name) ? &field.value : nullptr);
+    if (!size) {
+        return unexpected(size.error());
     }
-    Field field;
-    field.name = std::move(name).value();
-    field.value = std::move(value).value();
-    field.size = field.value.size();
+    field.size = *size;
     return field;
 }
 
 } // namespace
 
-Expected<Fields, ParseError> parse_urlencoded(std::string_view body, const Limits& limits) {
+Expected<Fields, ParseError> parse_urlencoded(std::string_view body, const Limits& limits,
+                                              ValueFilter keep) {
     Fields fields;
     std::size_t start = 0;
     while (start <= body.size()) {
@@ -75,7 +83,7 @@ Expected<Fields, ParseError> parse_urlencoded(std::string_view body, const Limit
             return unexpected(
                 ParseError{"more than " + std::to_string(limits.max_fields) + " form fields"});
         }
-        auto field = decode_pair(pair, end - pair.size(), limits);
+        auto field = decode_pair(pair, end - pair.size(), limits, keep);
         if (!field) {
             return unexpected(field.error());
         }

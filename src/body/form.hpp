@@ -13,6 +13,9 @@ namespace leadhook::body {
 /// Splits on '&', skips empty pairs; a pair without '=' is a name with an empty
 /// value; '+' is a space and %XX a byte. Values are bytes, not checked as UTF-8.
 /// Errors: a malformed escape (with its byte offset), an empty name, and the limits.
-Expected<Fields, ParseError> parse_urlencoded(std::string_view body, const Limits& limits = {});
+/// Only the values of names in `keep` are decoded and kept (all when empty);
+/// the others are checked all the same.
+Expected<Fields, ParseError> parse_urlencoded(std::string_view body, const Limits& limits = {},
+                                              ValueFilter keep = {});
 
 } // namespace leadhook::body

@@ -41,6 +41,92 @@ std::optional<std::string> first_repeated_key(std::string_view text) {
     return repeated;
 }
 
+/// nlohmann's SAX events, keeping only the members scan_json_object wants.
+class MemberScan {
+  public:
+    using json = nlohmann::json;
+    MemberScan(std::string_view key, ValueFilter wanted) : m_key(key), m_wanted(wanted) {}
+
+    bool null() { return value({}); }
+    bool boolean(bool) { return value({}); }
+    bool number_integer(json::number_integer_t n) { return value(std::to_string(n)); }
+    bool number_unsigned(json::number_unsigned_t n) { return value(std::to_string(n)); }
+    bool number_float(json::number_float_t, const json::string_t&) { return value({}); }
+    bool string(json::string_t& s) { return value(std::move(s)); }
+    bool binary(json::binary_t&) { return value({}); }
+    bool start_object(std::size_t) {
+        if (m_depth == 0) {
+            m_top_is_object = true;
+        } else if (m_depth == 1 && m_top_key == m_key) {
+            if (m_members) {
+                m_repeated = true;
+                return false;
+            }
+            m_members.emplace();
+            m_in_target = true;
+        }
+        ++m_depth;
+        return true;
+    }
+    bool key(json::string_t& k) {
+        if (m_depth == 1) {
+            m_top_key = std::move(k);
+        } else if (in_target()) {
+            m_member = std::move(k);
+        }
+        return true;
+    }
+    bool end_object() { return close(); }
+    bool start_array(std::size_t) {
+        ++m_depth;
+        return true;
+    }
+    bool end_array() { return close(); }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) {
+        m_out_of_range = e.id == 406; // a number no double holds (1e400)
+        return false;
+    }
+
+    std::optional<ParseError> error() const {
+        if (m_repeated) {
+            return ParseError{"JSON object repeats the key" + describe_key(std::string(m_key))};
+        }
+        if (m_out_of_range) {
+            return ParseError{"JSON number out of range (larger than a double can hold)"};
+        }
+        return std::nullopt;
+    }
+    bool top_is_object() const { return m_top_is_object; }
+    std::optional<Members> take() { return std::move(m_members); }
+
+  private:
+    bool in_target() const { return m_in_target && m_depth == 2; }
+    bool value(std::string text) {
+        if (in_target() && keeps_value(m_wanted, m_member) && !text.empty()) {
+            m_members->emplace_back(m_member, std::move(text));
+        }
+        return true;
+    }
+    bool close() {
+        --m_depth;
+        if (m_depth == 1) {
+            m_in_target = false;
+        }
+        return true;
+    }
+
+    std::string_view m_key;
+    ValueFilter m_wanted;
+    std::size_t m_depth = 0;
+    bool m_top_is_object = false;
+    std::string m_top_key;
+    std::string m_member;
+    std::optional<Members> m_members;
+    bool m_in_target = false;
+    bool m_repeated = false;
+    bool m_out_of_range = false;
+};
+
 } // namespace
 
 std::size_t nesting_depth(std::string_view text) {
@@ -108,6 +194,27 @@ Expected<nlohmann::json, ParseError> parse_json(std::string_view text, std::size
             ParseError{"JSON object repeats the key" + (key ? describe_key(*key) : "")});
     }
     return doc;
+}
+
+Expected<std::optional<Members>, ParseError> scan_json_object(std::string_view text,
+                                                              std::string_view key,
+                                                              ValueFilter wanted,
+                                                              std::size_t max_depth) {
+    if (nesting_depth(text) > max_depth) {
+        return unexpected(
+            ParseError{"JSON nested deeper than " + std::to_string(max_depth) + " levels"});
+    }
+    MemberScan scan(key, wanted);
+    if (!nlohmann::json::sax_parse(text, &scan)) {
+        if (auto error = scan.error()) {
+            return unexpected(std::move(*error));
+        }
+        return unexpected(ParseError{"body is not valid JSON"});
+    }
+    if (!scan.top_is_object()) {
+        return unexpected(ParseError{"JSON body is not an object"});
+    }
+    return scan.take();
 }
 
 } // namespace leadhook::body

@@ -7,7 +7,11 @@
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace leadhook::body {
 
@@ -20,5 +24,16 @@ std::size_t nesting_depth(std::string_view text);
 /// Refuses nesting past `max_depth` and an object that repeats a key.
 Expected<nlohmann::json, ParseError> parse_json(std::string_view text,
                                                 std::size_t max_depth = default_max_json_depth);
+
+/// The members of the object that the top-level object holds under `key`:
+/// those named in `wanted` whose value is a string (as it is) or a whole
+/// number (its digits). Read in one pass that builds no tree, so that an
+/// unverified body costs no more than itself. nullopt when there is no such
+/// object. Refuses what parse_json refuses for syntax and depth, a
+/// top-level value that is not an object, and `key` repeated at the top.
+using Members = std::vector<std::pair<std::string, std::string>>;
+Expected<std::optional<Members>, ParseError>
+scan_json_object(std::string_view text, std::string_view key, ValueFilter wanted,
+                 std::size_t max_depth = default_max_json_depth);
 
 } // namespace leadhook::body

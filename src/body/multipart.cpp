@@ -123,20 +123,21 @@ const std::string* filename_of(const Parameters& params) {
     return filename != nullptr ? filename : find_parameter(params, "filename*");
 }
 
-Field make_field(const std::string& name, const std::string* filename, std::string_view content) {
+Field make_field(const std::string& name, const std::string* filename, std::string_view content,
+                 ValueFilter keep) {
     Field field;
     field.name = name;
     field.size = content.size();
     if (filename != nullptr) {
         field.filename = *filename;
-    } else {
+    } else if (keeps_value(keep, name)) {
         field.value = std::string(content);
     }
     return field;
 }
 
 Expected<Field, ParseError> parse_part(std::string_view part, std::size_t number,
-                                       const Limits& limits) {
+                                       const Limits& limits, ValueFilter keep) {
     auto sections = split_part(part, number);
     if (!sections) {
         return unexpected(std::move(sections).error());
@@ -160,7 +161,7 @@ Expected<Field, ParseError> parse_part(std::string_view part, std::size_t number
         return unexpected(part_error(number, "field name longer than " +
                                                  std::to_string(limits.max_name_bytes) + " bytes"));
     }
-    return make_field(*name, filename_of(disposition->params), sections->content);
+    return make_field(*name, filename_of(disposition->params), sections->content, keep);
 }
 
 std::optional<ParseError> check_boundary(std::string_view boundary) {
@@ -188,7 +189,7 @@ std::optional<ParseError> check_count(std::size_t parts_so_far, const Limits& li
 } // namespace
 
 Expected<Fields, ParseError> parse_multipart(std::string_view body, std::string_view boundary,
-                                             const Limits& limits) {
+                                             const Limits& limits, ValueFilter keep) {
     if (auto error = check_boundary(boundary)) {
         return unexpected(std::move(*error));
     }
@@ -208,7 +209,7 @@ Expected<Fields, ParseError> parse_multipart(std::string_view body, std::string_
             return unexpected(std::move(*error));
         }
         auto field = parse_part(body.substr(part_start, delimiter->content_end - part_start),
-                                fields.size() + 1, limits);
+                                fields.size() + 1, limits, keep);
         if (!field) {
             return unexpected(std::move(field).error());
         }

@@ -17,9 +17,10 @@ constexpr std::size_t max_boundary_bytes = 70;
 /// the leading "--"). Accepts CRLF or bare LF line breaks, a preamble and an
 /// epilogue, and transport padding after delimiters. Each part needs
 /// `Content-Disposition: form-data; name="..."`; a part with a filename is an
-/// attachment: `filename` and `size` are set and `value` stays empty.
+/// attachment: `filename` and `size` are set and `value` stays empty; so it
+/// does for a part whose name is not in `keep` (when that is not empty).
 /// Runs in time linear in the body size and never throws except std::bad_alloc.
 Expected<Fields, ParseError> parse_multipart(std::string_view body, std::string_view boundary,
-                                             const Limits& limits = {});
+                                             const Limits& limits = {}, ValueFilter keep = {});
 
 } // namespace leadhook::body

@@ -13,6 +13,8 @@
 
 #ifdef LEADHOOK_TCMALLOC
 #include <gperftools/malloc_extension_c.h>
+#else
+#include <malloc.h>
 #endif
 
 namespace leadhook::cli {
@@ -28,6 +30,14 @@ void bound_allocator_caches([[maybe_unused]] obs::Logger& log) {
         log.write("warn", {{"msg", "tcmalloc refused to bound its thread caches; memory may "
                                    "grow by up to 32 MiB of cached free blocks"}});
     }
+#endif
+}
+
+void release_free_memory() {
+#ifdef LEADHOOK_TCMALLOC
+    MallocExtension_ReleaseFreeMemory();
+#else
+    (void)::malloc_trim(0); // glibc: 1 if it released any, 0 if there was none
 #endif
 }
 

@@ -87,6 +87,13 @@ std::string restart_only_changes(const config::Config& running, const config::Co
     note(running.writers != next.writers, "writers");
     note(running.batch_max_events != next.batch_max_events, "batch_max_events");
     note(running.max_body_bytes != next.max_body_bytes, "max_body_bytes");
+    note(running.max_json_body_bytes != next.max_json_body_bytes, "max_json_body_bytes");
+    note(running.max_bytes_in_flight != next.max_bytes_in_flight, "max_bytes_in_flight");
+    note(running.read_timeout_seconds != next.read_timeout_seconds, "read_timeout_seconds");
+    note(running.min_read_bytes_per_second != next.min_read_bytes_per_second,
+         "min_read_bytes_per_second");
+    note(running.max_params_bytes != next.max_params_bytes, "max_params_bytes");
+    note(running.max_param_bytes != next.max_param_bytes, "max_param_bytes");
     note(running.database_url != next.database_url, "database_url");
     note(running.drain_timeout_seconds != next.drain_timeout_seconds, "drain_timeout_seconds");
     return changed;
@@ -152,14 +159,26 @@ void handle_signals(const sigset_t& signals, Running& run) {
 }
 
 fcgi::ServerOptions server_options(const config::Config& config, obs::Metrics& metrics) {
-    return {.listen = config.listen,
-            .socket_mode = config.socket_mode,
-            .threads = config.threads,
-            .max_body_bytes = config.max_body_bytes,
-            .drain_timeout = std::chrono::seconds(config.drain_timeout_seconds),
-            .connections = {
-                .accepted = [&metrics] { metrics.count_connection_accepted(); },
-                .idle_now = [&metrics](std::size_t n) { metrics.set_idle_connections(n); }}};
+    return {
+        .listen = config.listen,
+        .socket_mode = config.socket_mode,
+        .threads = config.threads,
+        .max_body_bytes = config.max_body_bytes,
+        .max_json_body_bytes = config.max_json_body_bytes,
+        .max_bytes_in_flight = config.max_bytes_in_flight,
+        .protocol = {.max_params_bytes = config.max_params_bytes,
+                     .max_param_bytes = config.max_param_bytes,
+                     .max_requests = config.threads},
+        .reads = {.timeout = std::chrono::seconds(config.read_timeout_seconds),
+                  .min_bytes_per_second = config.min_read_bytes_per_second,
+                  .max_bytes_per_turn = fcgi::ReadPolicy{}.max_bytes_per_turn},
+        .write_timeout = fcgi::ServerOptions{}.write_timeout,
+        .backlog = fcgi::ServerOptions{}.backlog,
+        .drain_timeout = std::chrono::seconds(config.drain_timeout_seconds),
+        .connections = {.accepted = [&metrics] { metrics.count_connection_accepted(); },
+                        .idle_now = [&metrics](std::size_t n) { metrics.set_idle_connections(n); },
+                        .overdue = [&metrics] { metrics.count_connection_overdue(); }},
+        .after_large_body = release_free_memory};
 }
 
 /// The group-commit writers, each with its own database connection.

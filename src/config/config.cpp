@@ -198,6 +198,16 @@ std::optional<ConfigError> validate(const Config& c) {
                            std::to_string(c.event_retention_months) +
                            "): raise event_retention_months or set it to 0 (keep events)"};
     }
+    // A body no budget can hold would be refused with 503 until Mailgun
+    // gave up on it.
+    if (c.max_bytes_in_flight < std::max(c.max_body_bytes, c.max_json_body_bytes)) {
+        return ConfigError{"max_bytes_in_flight (" + std::to_string(c.max_bytes_in_flight) +
+                           ") must hold at least one body of max_body_bytes and of "
+                           "max_json_body_bytes"};
+    }
+    if (c.max_param_bytes > c.max_params_bytes) {
+        return ConfigError{"max_param_bytes must not exceed max_params_bytes"};
+    }
     if (!c.capture_dir.empty() && !c.capture_dir.starts_with("/")) {
         return ConfigError{"capture_dir must be an absolute path, not '" + c.capture_dir + "'"};
     }

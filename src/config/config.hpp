@@ -27,6 +27,12 @@ struct Config {
     int writers = 2;            ///< group-commit writer threads, each with its own DB connection
     int batch_max_events = 256; ///< events per group-commit transaction at most
     std::size_t max_body_bytes = 25u << 20;        ///< legacy bounces carry attachments
+    std::size_t max_json_body_bytes = 1u << 20;    ///< a JSON webhook is a few KiB
+    std::size_t max_bytes_in_flight = 64u << 20;   ///< request bodies held at once
+    int read_timeout_seconds = 10;                 ///< a request silent this long is given up
+    std::size_t min_read_bytes_per_second = 16384; ///< past the timeout, so is a slower one
+    std::size_t max_params_bytes = 256u << 10;     ///< one request's FastCGI parameters
+    std::size_t max_param_bytes = 64u << 10;       ///< one FastCGI parameter
     std::string database_url;                      ///< libpq URI or conninfo; empty: PG* defaults
     std::vector<mailgun::SigningKey> signing_keys; ///< tried in order; every one labelled
     std::string signing_key_file; ///< one key per line (or comma-separated), # comments
@@ -35,10 +41,11 @@ struct Config {
     std::int64_t max_future_skew_seconds = 300; ///< how far ahead of our clock it may be
     long long quarantine_max_per_hour = 1000;   ///< refused requests kept per hour; 0: none
     long long quarantine_max_bytes_per_hour = 64LL << 20;
-    int quarantine_retention_days = 30; ///< quarantined requests are purged after this
-    int payload_retention_days = 30;    ///< raw event payloads are purged after this
-    int event_retention_months = 0;     ///< event log months dropped after this; 0: kept
-    int drain_timeout_seconds = 30;     ///< SIGTERM: longest wait for requests in flight
+    long long quarantine_max_body_bytes = 1LL << 20; ///< larger refused bodies are not kept
+    int quarantine_retention_days = 30;              ///< quarantined requests are purged after this
+    int payload_retention_days = 30;                 ///< raw event payloads are purged after this
+    int event_retention_months = 0; ///< event log months dropped after this; 0: kept
+    int drain_timeout_seconds = 30; ///< SIGTERM: longest wait for requests in flight
 
     /// Capture mode: every webhook request kept as received, one file each
     /// (capture/capture_format.hpp); empty: off. The oldest files go first

@@ -31,6 +31,20 @@ constexpr std::array settings_table{
     setting<&Config::writers>("writers", "LEADHOOK_WRITERS", 1, 64),
     setting<&Config::batch_max_events>("batch_max_events", "LEADHOOK_BATCH_MAX_EVENTS", 1, 10000),
     setting<&Config::max_body_bytes>("max_body_bytes", "LEADHOOK_MAX_BODY_BYTES", 1024, 1LL << 30),
+    setting<&Config::max_json_body_bytes>("max_json_body_bytes", "LEADHOOK_MAX_JSON_BODY_BYTES",
+                                          1024, 1LL << 30),
+    setting<&Config::max_bytes_in_flight>("max_bytes_in_flight", "LEADHOOK_MAX_BYTES_IN_FLIGHT",
+                                          1LL << 20, 1LL << 36),
+    setting<&Config::read_timeout_seconds>("read_timeout_seconds", "LEADHOOK_READ_TIMEOUT_SECONDS",
+                                           1, 300),
+    setting<&Config::min_read_bytes_per_second>("min_read_bytes_per_second",
+                                                "LEADHOOK_MIN_READ_BYTES_PER_SECOND", 1, 1LL << 30),
+    // nginx passes about 20 parameters plus the request's headers, which
+    // its default buffers (4 of 8 KiB) hold to 32 KiB.
+    setting<&Config::max_params_bytes>("max_params_bytes", "LEADHOOK_MAX_PARAMS_BYTES", 32768,
+                                       1LL << 24),
+    setting<&Config::max_param_bytes>("max_param_bytes", "LEADHOOK_MAX_PARAM_BYTES", 8192,
+                                      1LL << 24),
     // 0 turns the check off, for replaying old captures into a test
     // database; the token ledger is then never purged.
     setting<&Config::max_age_seconds>("max_age_seconds", "LEADHOOK_MAX_AGE_SECONDS", 60, one_week,
@@ -41,6 +55,8 @@ constexpr std::array settings_table{
                                               "LEADHOOK_QUARANTINE_MAX_PER_HOUR", 0, 1000000),
     setting<&Config::quarantine_max_bytes_per_hour>(
         "quarantine_max_bytes_per_hour", "LEADHOOK_QUARANTINE_MAX_BYTES_PER_HOUR", 0, 1LL << 40),
+    setting<&Config::quarantine_max_body_bytes>("quarantine_max_body_bytes",
+                                                "LEADHOOK_QUARANTINE_MAX_BODY_BYTES", 0, 1LL << 30),
     setting<&Config::quarantine_retention_days>("quarantine_retention_days",
                                                 "LEADHOOK_QUARANTINE_RETENTION_DAYS", 1, 3650),
     setting<&Config::payload_retention_days>("payload_retention_days",

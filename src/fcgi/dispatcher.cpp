@@ -15,6 +15,7 @@
 #include <limits>
 #include <optional>
 #include <thread>
+#include <vector>
 
 namespace leadhook::fcgi {
 namespace {
@@ -26,6 +27,9 @@ constexpr std::chrono::milliseconds accept_pause{100};
 
 /// The longest poll(): the loop reports liveness at least this often.
 constexpr std::chrono::milliseconds max_poll{1000};
+
+/// How often the idle set is searched for requests past their deadline.
+constexpr std::chrono::milliseconds reap_every{500};
 
 /// Accepts per wake-up, so a flood of connects cannot starve the
 /// connections already idle.
@@ -112,6 +116,10 @@ void Dispatcher::run() {
         }
         if (wanted[1].revents != 0 && !stopped()) {
             accept_new();
+        }
+        if (const auto now = SteadyClock::now(); now >= m_next_reap) {
+            m_next_reap = now + reap_every;
+            close_overdue(now);
         }
     }
     close_everything();
@@ -206,9 +214,9 @@ int Dispatcher::poll_timeout_ms() const {
 
 void Dispatcher::accept_new() {
     for (int i = 0; i < max_accepts_per_round; ++i) {
-        // Blocking descriptors, as the protocol readers expect (accept4
-        // does not pass O_NONBLOCK on), closed on exec.
-        const int fd = ::accept4(m_listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+        // Non-blocking (accept4 does not pass the listener's O_NONBLOCK on):
+        // a worker reads what has arrived and never waits for more.
+        const int fd = ::accept4(m_listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd < 0) {
             if (accept_failed(errno)) {
                 continue;
@@ -259,6 +267,34 @@ void Dispatcher::report_idle_locked() {
         if (m_events.idle_now) {
             m_events.idle_now(m_reported_idle);
         }
+    }
+}
+
+void Dispatcher::close_overdue(SteadyClock::time_point now) {
+    std::vector<ConnectionPtr> overdue; // closed after the lock
+    {
+        std::lock_guard lock(m_mutex);
+        for (auto it = m_idle.begin(); it != m_idle.end();) {
+            const auto deadline = it->second->deadline();
+            if (deadline && *deadline <= now) {
+                overdue.push_back(std::move(it->second));
+                it = m_idle.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        if (!overdue.empty()) {
+            report_idle_locked();
+        }
+    }
+    for (std::size_t i = 0; i < overdue.size(); ++i) {
+        if (m_events.overdue) {
+            m_events.overdue();
+        }
+    }
+    if (!overdue.empty()) {
+        m_log.write("warn", {{"msg", "closed connections whose request did not arrive in time"},
+                             {"connections", std::to_string(overdue.size())}});
     }
 }
 

@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -33,6 +34,11 @@ class Connection {
     virtual ~Connection() = default;
     /// The descriptor to poll while idle; -1 once the protocol closed it.
     virtual int fd() const = 0;
+    /// While it waits for the rest of a request: when to give up on it.
+    /// nullopt between requests, when it may wait for ever.
+    virtual std::optional<std::chrono::steady_clock::time_point> deadline() const {
+        return std::nullopt;
+    }
 };
 using ConnectionPtr = std::unique_ptr<Connection>;
 
@@ -47,6 +53,8 @@ struct ConnectionEvents {
     /// Idle connections held, when it changes; from whichever thread
     /// changed it, under the dispatcher's lock, so calls never overtake.
     std::function<void(std::size_t)> idle_now;
+    /// One more connection closed because its request was overdue.
+    std::function<void()> overdue;
 };
 
 class Dispatcher {
@@ -61,8 +69,9 @@ class Dispatcher {
     Dispatcher(const Dispatcher&) = delete;
     Dispatcher& operator=(const Dispatcher&) = delete;
 
-    /// The dispatcher thread: accepts until stop(), then closes every idle
-    /// connection, and returns.
+    /// The dispatcher thread: accepts until stop(), closing (about once a
+    /// second) the connections whose request is past its deadline; then
+    /// closes every idle connection, and returns.
     void run();
 
     /// For workers: the next connection with something to read; null when
@@ -95,6 +104,7 @@ class Dispatcher {
     void accept_new();
     bool accept_failed(int error);
     void report_idle_locked();
+    void close_overdue(SteadyClock::time_point now);
     void close_everything();
 
     const int m_listen_fd;
@@ -120,6 +130,7 @@ class Dispatcher {
     // The dispatcher thread's own.
     SteadyClock::time_point m_accept_paused_until{};
     bool m_accept_error_logged = false; ///< one line per episode of failing accepts
+    SteadyClock::time_point m_next_reap{};
 };
 
 } // namespace leadhook::fcgi

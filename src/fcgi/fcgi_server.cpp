@@ -1,16 +1,15 @@
 #include "fcgi/fcgi_server.hpp"
 
+#include "body/media_type.hpp"
+#include "fcgi/connection.hpp"
 #include "fcgi/listen_socket.hpp"
 #include "http/cgi_headers.hpp"
 
-#include <fcgiapp.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
+#include <algorithm>
 #include <charconv>
-#include <cstring>
 #include <new>
 #include <thread>
 #include <vector>
@@ -22,180 +21,70 @@ namespace {
 /// flag again and reports progress to the watchdog.
 constexpr std::chrono::milliseconds idle_wait{1000};
 
-/// One web-server connection and the FCGX_Request that reads it, which owns
-/// the descriptor: libfcgi closes it itself when a request ends without
-/// FCGI_KEEP_CONN, or when the peer sends EOF or garbage instead of one.
-class FcgiConnection final : public Connection {
-  public:
-    explicit FcgiConnection(int fd) noexcept
-        : m_ok(FCGX_InitRequest(&m_req, /*sock=*/-1, /*flags=*/0) == 0) {
-        // No listening socket (-1): where libfcgi would accept() a new
-        // connection after closing a bad one, it fails instead.
-        m_req.ipcFd = fd;
-        // FCGX_Accept_r first finishes the previous request, closing the
-        // connection unless it is kept; there is none yet.
-        m_req.keepConnection = 1;
-    }
-    ~FcgiConnection() override {
-        FCGX_Free(&m_req, /*close=*/0); // streams and params only
-        if (m_req.ipcFd >= 0) {
-            // Not libfcgi's close, which lingers up to 2 s for the peer's EOF.
-            (void)::close(m_req.ipcFd); // nothing to retry (see UniqueFd)
+/// How long a connection that is done may still be read from (and what
+/// comes discarded) before it is closed, so that its answer is not lost.
+constexpr std::chrono::seconds linger{2};
+
+/// Bodies from this size on give their memory back to the system when they
+/// are done (after_large_body), so a burst does not leave the process big.
+constexpr std::size_t large_body = 1u << 20;
+
+std::string_view param(const Params& params, std::string_view name) {
+    for (const auto& [key, value] : params) {
+        if (key == name) {
+            return value; // the first, as CGI environments have it
         }
     }
-    FcgiConnection(const FcgiConnection&) = delete;
-    FcgiConnection& operator=(const FcgiConnection&) = delete;
-
-    bool ok() const { return m_ok; }
-    int fd() const override { return m_req.ipcFd; }
-    FCGX_Request& request() { return m_req; }
-
-  private:
-    FCGX_Request m_req{};
-    bool m_ok;
-};
-
-/// The dispatcher's ConnectionFactory: owns `fd` from here on.
-ConnectionPtr make_connection(int fd) {
-    std::unique_ptr<FcgiConnection> connection(new (std::nothrow) FcgiConnection(fd));
-    if (!connection) {
-        (void)::close(fd);
-        return nullptr;
-    }
-    return connection->ok() ? std::move(connection) : nullptr;
+    return {};
 }
 
-std::string param(FCGX_Request& req, const char* name) {
-    const char* value = FCGX_GetParam(name, req.envp);
-    return value ? value : "";
-}
-
-std::string request_path(FCGX_Request& req) {
-    std::string path = param(req, "DOCUMENT_URI");
+std::string request_path(const Params& params) {
+    std::string path(param(params, "DOCUMENT_URI"));
     if (path.empty()) {
-        path = param(req, "SCRIPT_NAME") + param(req, "PATH_INFO");
+        path = std::string(param(params, "SCRIPT_NAME")) + std::string(param(params, "PATH_INFO"));
     }
     if (path.empty()) {
-        path = param(req, "REQUEST_URI");
-        path = path.substr(0, path.find('?'));
+        const std::string_view uri = param(params, "REQUEST_URI");
+        path = std::string(uri.substr(0, uri.find('?')));
     }
     return path;
 }
 
-/// Reads the body unless it is over the limit, in which case the rest is
-/// left unread (and the connection closed after the answer).
-/// The body from FCGI_STDIN, held to CONTENT_LENGTH as the FastCGI spec
-/// (6.2) asks: a body longer or shorter than declared, or a stream that broke
-/// off before its end record, is not handled as if it were whole.
-void read_body(FCGX_Request& req, std::size_t limit, http::Request& out) {
-    const std::string declared = param(req, "CONTENT_LENGTH");
+/// CONTENT_LENGTH: 0 when absent, nullopt when not a number.
+std::optional<std::size_t> content_length(const Params& params) {
+    const std::string_view declared = param(params, "CONTENT_LENGTH");
     std::size_t length = 0;
     const auto [end, ec] =
         std::from_chars(declared.data(), declared.data() + declared.size(), length);
-    const bool valid =
-        declared.empty() || (ec == std::errc{} && end == declared.data() + declared.size());
-    if (valid && length > limit) {
-        out.body_too_large = true;
-        return;
+    if (!declared.empty() && (ec != std::errc{} || end != declared.data() + declared.size())) {
+        return std::nullopt;
     }
-    char buf[16384];
-    for (int got; (got = FCGX_GetStr(buf, sizeof buf, req.in)) > 0;) {
-        if (out.body.size() + static_cast<std::size_t>(got) > limit) {
-            out.body_too_large = true;
-            out.body.clear();
-            return;
-        }
-        out.body.append(buf, static_cast<std::size_t>(got));
-    }
-    if (!valid) {
-        out.body_error = "CONTENT_LENGTH is not a number";
-    } else if (FCGX_GetError(req.in) != 0) {
-        out.body_error = "request body broke off after " + std::to_string(out.body.size()) +
-                         " bytes (CONTENT_LENGTH " + std::to_string(length) + ")";
-    } else if (out.body.size() != length) {
-        out.body_error = "request body is " + std::to_string(out.body.size()) +
-                         " bytes but CONTENT_LENGTH says " + std::to_string(length);
-    }
+    return length;
+}
+
+bool is_json(std::string_view content_type) {
+    const auto media = body::parse_media_type(content_type);
+    return media && media->essence == "application/json";
 }
 
 std::string make_request_id(unsigned long long n) {
     return "lh-" + std::to_string(::getpid()) + "-" + std::to_string(n);
 }
 
-/// Returns false if the client went away mid-answer (nothing else to do).
-bool write_response(FCGX_Request& req, const http::Response& response) {
-    std::string head = "Status: " + std::to_string(response.status) + " " +
+/// The CGI response (status line, headers, body) that goes on FCGI_STDOUT.
+std::string response_text(const http::Response& response) {
+    std::string text = "Status: " + std::to_string(response.status) + " " +
                        http::reason_phrase(response.status) +
                        "\r\nContent-Type: " + response.content_type + "\r\n";
     for (const auto& [name, value] : response.headers) {
-        head += name + ": " + value + "\r\n";
+        text += name + ": " + value + "\r\n";
     }
-    head += "Content-Length: " + std::to_string(response.body.size()) + "\r\n\r\n";
-    const auto put = [&](const std::string& s) {
-        return s.empty() || FCGX_PutStr(s.data(), static_cast<int>(s.size()), req.out) ==
-                                static_cast<int>(s.size());
-    };
-    // Closing the (empty) error stream first lets closing the output send
-    // its last bytes and FCGI_END_REQUEST in one write. nginx keeps a
-    // connection only once it has read FCGI_END_REQUEST: arriving later, it
-    // races with the client, whose close makes nginx drop the connection.
-    return put(head) && put(response.body) && FCGX_FClose(req.err) == 0 &&
-           FCGX_FClose(req.out) == 0;
+    text += "Content-Length: " + std::to_string(response.body.size()) + "\r\n\r\n";
+    text += response.body;
+    return text;
 }
 
-/// Reads one accepted request, hands it to `handle` and writes the answer.
-/// Returns whether the connection may carry another request: not when part
-/// of the body is left unread, which libfcgi would take for the next one.
-bool answer(FCGX_Request& req, const Handler& handle, unsigned long long n, EpochMicros now,
-            std::size_t max_body_bytes, obs::Logger& log) {
-    http::Request request{.method = param(req, "REQUEST_METHOD"),
-                          .path = request_path(req),
-                          .content_type = param(req, "CONTENT_TYPE"),
-                          .remote_addr = param(req, "REMOTE_ADDR"),
-                          .request_id = param(req, "REQUEST_ID"),
-                          .received_at = now,
-                          .headers = http::kept_headers(req.envp)};
-    if (request.request_id.empty()) {
-        request.request_id = make_request_id(n);
-    }
-    read_body(req, max_body_bytes, request);
-    if (!write_response(req, handle(request))) {
-        log.write("warn", {{"req", request.request_id},
-                           {"msg", "client went away before the response was written"}});
-    }
-    // After a body that did not match its length, where the next request
-    // would start is anyone's guess.
-    return !request.body_too_large && request.body_error.empty();
-}
-
-std::string libfcgi_target(const std::string& listen) {
-    return listen.starts_with("unix:") ? listen.substr(5) : listen;
-}
-
-/// Binds options.listen through libfcgi, which first removes a stale unix
-/// socket file left by a process that did not exit cleanly.
-Expected<UniqueFd, std::string> bind_socket(const ServerOptions& options) {
-    const std::string target = libfcgi_target(options.listen);
-    // The socket file gets its mode as it is made (bind honours the umask):
-    // the chmod below comes after listen(), and nginx's connections in
-    // between would be refused. Start-up is single-threaded here.
-    const mode_t previous = ::umask(static_cast<mode_t>(~options.socket_mode & 0777));
-    UniqueFd fd(FCGX_OpenSocket(target.c_str(), options.backlog));
-    ::umask(previous);
-    if (!fd.valid()) {
-        return unexpected("cannot listen on " + options.listen + ": " + std::strerror(errno));
-    }
-    if (options.listen.starts_with("unix:") &&
-        ::chmod(target.c_str(), static_cast<mode_t>(options.socket_mode)) != 0) {
-        const std::string error = "chmod " + target + ": " + std::strerror(errno);
-        (void)::unlink(target.c_str()); // best effort: we are giving up on it anyway
-        return unexpected(error);
-    }
-    return fd;
-}
-
-/// Our own socket, or the one systemd passed; a socket that cannot be set
-/// non-blocking is refused.
+/// Our own socket, or the one systemd passed.
 Expected<ListenSocket, std::string> listen_socket(const ServerOptions& options) {
     auto inherited = systemd_listen_socket();
     if (!inherited) {
@@ -204,7 +93,7 @@ Expected<ListenSocket, std::string> listen_socket(const ServerOptions& options) 
     if (*inherited) {
         return std::move(**inherited);
     }
-    auto bound = bind_socket(options);
+    auto bound = bind_listen_socket(options.listen, options.socket_mode, options.backlog);
     if (!bound) {
         return unexpected(std::move(bound).error());
     }
@@ -219,38 +108,35 @@ FcgiServer::FcgiServer(ServerOptions options, UniqueFd fd, bool from_systemd,
                        obs::Logger& log, const Clock& clock)
     : m_options(std::move(options)), m_fd(std::move(fd)), m_from_systemd(from_systemd),
       m_description(std::move(description)), m_log(log), m_clock(clock),
+      m_budget(std::make_unique<ByteBudget>(m_options.max_bytes_in_flight)),
       m_dispatcher(std::move(dispatcher)),
       m_pool(std::make_unique<PoolMonitor>(m_options.threads)) {}
 
 FcgiServer::FcgiServer(FcgiServer&& other) noexcept
     : m_options(std::move(other.m_options)), m_fd(std::move(other.m_fd)),
       m_from_systemd(other.m_from_systemd), m_description(std::move(other.m_description)),
-      m_log(other.m_log), m_clock(other.m_clock), m_dispatcher(std::move(other.m_dispatcher)),
-      m_pool(std::move(other.m_pool)) {}
+      m_log(other.m_log), m_clock(other.m_clock), m_budget(std::move(other.m_budget)),
+      m_dispatcher(std::move(other.m_dispatcher)), m_pool(std::move(other.m_pool)) {}
 
 FcgiServer::~FcgiServer() {
     if (m_fd.valid() && !m_from_systemd && m_options.listen.starts_with("unix:")) {
-        ::unlink(libfcgi_target(m_options.listen).c_str());
+        ::unlink(m_options.listen.substr(5).c_str()); // after "unix:"
     }
 }
 
 Expected<FcgiServer, std::string> FcgiServer::open(const ServerOptions& options, obs::Logger& log,
                                                    const Clock& clock) {
-    if (FCGX_Init() != 0) {
-        return unexpected(std::string("FCGX_Init failed"));
-    }
     auto socket = listen_socket(options);
     if (!socket) {
         return unexpected(std::move(socket).error());
     }
     UniqueFd fd = std::move(socket->fd);
-    // Connections inherit a listener's receive timeout, which would cut a
-    // slow body short. Versions before the dispatcher set one, and
-    // systemd's socket outlives the process that set it.
-    if (auto error = set_receive_timeout(fd.get(), std::chrono::milliseconds(0))) {
-        return unexpected("the listening socket: " + *error);
-    }
-    auto dispatcher = Dispatcher::create(fd.get(), make_connection, options.connections, log);
+    const ConnectionFactory make = [limits = options.protocol,
+                                    reads = options.reads](int accepted) -> ConnectionPtr {
+        return std::unique_ptr<FcgiConnection>(
+            new (std::nothrow) FcgiConnection(UniqueFd(accepted), limits, reads));
+    };
+    auto dispatcher = Dispatcher::create(fd.get(), make, options.connections, log);
     if (!dispatcher) {
         return unexpected(std::move(dispatcher).error());
     }
@@ -319,32 +205,126 @@ void FcgiServer::worker(const HandlerFactory& make_handler) {
     while (!m_pool->stop_requested()) {
         ConnectionPtr connection = m_dispatcher->take(idle_wait);
         m_pool->heartbeat(std::chrono::steady_clock::now());
-        if (connection && serve_request(*connection, handle)) {
+        // Every connection comes from the factory in open().
+        if (connection && serve(static_cast<FcgiConnection&>(*connection), handle)) {
             m_dispatcher->give_back(std::move(connection)); // closes it once stopped
         }
     }
 }
 
-/// Reads and answers the request waiting on `connection`; returns whether
-/// the connection stays open for another one.
-bool FcgiServer::serve_request(Connection& connection, const Handler& handle) {
-    // Every connection comes from make_connection().
-    FCGX_Request& req = static_cast<FcgiConnection&>(connection).request();
-    if (FCGX_Accept_r(&req) < 0) {
-        // EOF (the web server let go of a kept-alive connection) or not
-        // FastCGI: libfcgi closed the connection, then failed to accept()
-        // on our listen_sock of -1. Routine for keepalive: no log line.
+/// Reads what has arrived on `connection` and answers each request it
+/// completes; returns whether the connection waits for more (an unfinished
+/// request, or the next one) rather than closing.
+bool FcgiServer::serve(FcgiConnection& connection, const Handler& handle) {
+    using Step = FcgiConnection::Step;
+    while (true) {
+        const Step step = connection.advance(std::chrono::steady_clock::now());
+        std::string& replies = connection.reader().replies();
+        if (!replies.empty() && !connection.send(replies, m_options.write_timeout)) {
+            return false;
+        }
+        replies.clear();
+        switch (step) {
+        case Step::more:
+            return true;
+        case Step::close:
+            // EOF between requests (the web server let a kept-alive
+            // connection go) is routine; so is garbage from a client that
+            // is not a web server. Neither is worth a line.
+            return false;
+        case Step::params:
+            admit_body(connection);
+            break;
+        case Step::ready:
+            if (!answer(connection, handle)) {
+                return false;
+            }
+            break;
+        }
+    }
+}
+
+/// The body's size is known from CONTENT_LENGTH before a byte of it is
+/// read: too large for its type, or for the bytes in flight, it is never read.
+void FcgiServer::admit_body(FcgiConnection& connection) {
+    RequestReader& reader = connection.reader();
+    const Params& params = reader.request().params;
+    const auto declared = content_length(params);
+    const std::size_t limit =
+        is_json(param(params, "CONTENT_TYPE"))
+            ? std::min(m_options.max_json_body_bytes, m_options.max_body_bytes)
+            : m_options.max_body_bytes;
+    connection.refusal = !declared           ? Refusal::length_not_a_number
+                         : *declared > limit ? Refusal::too_large
+                                             : Refusal::none;
+    if (connection.refusal == Refusal::none) {
+        if (auto hold = m_budget->take(*declared)) {
+            connection.hold() = std::move(*hold);
+            reader.admit_body(*declared);
+            return;
+        }
+        connection.refusal = Refusal::over_budget;
+    }
+    reader.refuse_body();
+}
+
+/// Answers the request the reader completed; returns whether the
+/// connection may carry another.
+bool FcgiServer::answer(FcgiConnection& connection, const Handler& handle) {
+    m_pool->request_started();
+    const std::size_t body_bytes = connection.hold().bytes();
+    const bool refused = connection.refusal != Refusal::none;
+    bool sent = false;
+    bool keep = false;
+    {
+        // Its own scope: the body is freed before its memory is given back.
+        IncomingRequest incoming = connection.reader().take();
+        keep = incoming.keep_connection;
+        const std::uint16_t id = incoming.id;
+        http::Request request = to_http(std::move(incoming), connection.refusal);
+        const unsigned long long n = ++m_served;
+        if (request.request_id.empty()) {
+            request.request_id = make_request_id(n);
+        }
+        sent = connection.send(encode_response(id, response_text(handle(request))),
+                               m_options.write_timeout);
+        if (!sent) {
+            m_log.write("warn", {{"req", request.request_id},
+                                 {"msg", "client went away before the response was written"}});
+        }
+    }
+    connection.request_done();
+    connection.refusal = Refusal::none;
+    if (body_bytes >= large_body && m_options.after_large_body) {
+        m_options.after_large_body();
+    }
+    m_pool->request_finished();
+    if (!sent) {
         return false;
     }
-    m_pool->request_started();
-    if (!answer(req, handle, ++m_served, m_clock.now(), m_options.max_body_bytes, m_log)) {
-        req.keepConnection = 0;
+    // A refused body was left unread: where the next request would start
+    // is anyone's guess.
+    if (refused || !keep || !connection.reader().reusable()) {
+        connection.close_after_peer(std::chrono::steady_clock::now() + linger);
     }
-    // Closes the connection unless the web server asked to keep it
-    // (FCGI_KEEP_CONN) and it had no error.
-    FCGX_Finish_r(&req);
-    m_pool->request_finished();
-    return req.ipcFd >= 0;
+    return true;
+}
+
+http::Request FcgiServer::to_http(IncomingRequest incoming, Refusal refusal) const {
+    const Params& params = incoming.params;
+    return http::Request{.method = std::string(param(params, "REQUEST_METHOD")),
+                         .path = request_path(params),
+                         .content_type = std::string(param(params, "CONTENT_TYPE")),
+                         .body = std::move(incoming.body),
+                         .body_too_large = refusal == Refusal::too_large,
+                         .over_budget = refusal == Refusal::over_budget,
+                         .body_error = refusal == Refusal::length_not_a_number
+                                           ? "CONTENT_LENGTH is not a number"
+                                           : std::move(incoming.error),
+                         .remote_addr = std::string(param(params, "REMOTE_ADDR")),
+                         .request_id = std::string(param(params, "REQUEST_ID")),
+                         .received_at = m_clock.now(),
+                         .headers = http::kept_headers(params)};
 }
 
 } // namespace leadhook::fcgi

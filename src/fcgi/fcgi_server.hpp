@@ -1,11 +1,15 @@
 #pragma once
 // The FastCGI edge: a listening socket (our own, or systemd's), a
 // dispatcher thread that holds the idle connections (dispatcher.hpp), a pool
-// of worker threads, and the translation between libfcgi requests and
-// http::Request / http::Response. Connections the web server keeps open
-// (nginx's fastcgi_keep_conn) are served request after request, and pin no
-// worker while idle. fcgi_server.cpp is the only file that includes <fcgiapp.h>.
+// of worker threads, and the translation between FastCGI requests
+// (protocol.hpp) and http::Request / http::Response. A worker reads what a
+// connection has sent and goes back to the pool, so a slow or stalled peer
+// never holds a thread; connections the web server keeps open (nginx's
+// fastcgi_keep_conn) are served request after request.
+#include "fcgi/budget.hpp"
+#include "fcgi/connection.hpp"
 #include "fcgi/dispatcher.hpp"
+#include "fcgi/protocol.hpp"
 #include "http/request.hpp"
 #include "obs/log.hpp"
 #include "util/clock.hpp"
@@ -26,15 +30,22 @@ struct ServerOptions {
     std::string listen;          ///< unix:/path or host:port; unused under socket activation
     unsigned socket_mode = 0660; ///< for a unix socket we bind ourselves
     int threads = 8;
-    std::size_t max_body_bytes = 25u << 20;
+    std::size_t max_body_bytes = 25u << 20;      ///< legacy posts carry attachments
+    std::size_t max_json_body_bytes = 1u << 20;  ///< a JSON webhook is a few KiB
+    std::size_t max_bytes_in_flight = 64u << 20; ///< request bodies held at once, all connections
+    ProtocolLimits protocol;                     ///< FastCGI parameters
+    ReadPolicy reads;                            ///< when a slow request is given up
+    /// How long an answer may wait for a peer that reads nothing.
+    std::chrono::milliseconds write_timeout{2000};
     int backlog = 256;
     std::chrono::seconds drain_timeout{30}; ///< after stop(), for requests in flight
     ConnectionEvents connections;           ///< for metrics (see ConnectionEvents)
+    /// After a request with a large body: give freed memory back (allocator).
+    std::function<void()> after_large_body;
 };
 
 using Handler = std::function<http::Response(const http::Request&)>;
-/// Called once in each worker thread, so each worker owns its own
-/// database connection and needs no locking.
+/// Called once in each worker thread, for what a worker keeps to itself.
 using HandlerFactory = std::function<Handler()>;
 
 struct ServeResult {
@@ -82,7 +93,10 @@ class FcgiServer {
     FcgiServer(ServerOptions options, UniqueFd fd, bool from_systemd, std::string description,
                std::unique_ptr<Dispatcher> dispatcher, obs::Logger& log, const Clock& clock);
     void worker(const HandlerFactory& make_handler);
-    bool serve_request(Connection& connection, const Handler& handle);
+    bool serve(FcgiConnection& connection, const Handler& handle);
+    void admit_body(FcgiConnection& connection);
+    bool answer(FcgiConnection& connection, const Handler& handle);
+    http::Request to_http(IncomingRequest incoming, Refusal refusal) const;
 
     ServerOptions m_options;
     UniqueFd m_fd;
@@ -90,6 +104,9 @@ class FcgiServer {
     std::string m_description;
     obs::Logger& m_log;
     const Clock& m_clock;
+    /// On the heap, as the server moves and the connections' holds must not;
+    /// declared before the dispatcher, whose connections hold parts of it.
+    std::unique_ptr<ByteBudget> m_budget;
     std::unique_ptr<Dispatcher> m_dispatcher;
     std::unique_ptr<PoolMonitor> m_pool; ///< on the heap: the server moves, waiters must not
     std::atomic<unsigned long long> m_served{0};

@@ -1,11 +1,9 @@
 #pragma once
-// Where the listening socket comes from when systemd owns it (socket
-// activation, sd_listen_fds), and small checks on any listening socket.
-// Binding our own socket is libfcgi's job, in fcgi_server.cpp.
+// Where the listening socket comes from: systemd (socket activation,
+// sd_listen_fds), or our own bind.
 #include "util/expected.hpp"
 #include "util/unique_fd.hpp"
 
-#include <chrono>
 #include <optional>
 #include <string>
 
@@ -28,8 +26,11 @@ Expected<std::optional<ListenSocket>, std::string> systemd_listen_socket();
 /// The socket's own address as "unix:/path", "host:port" or "[v6]:port".
 std::string socket_address(int fd);
 
-/// SO_RCVTIMEO; 0 turns it off. TCP connections inherit it from their
-/// listener.
-std::optional<std::string> set_receive_timeout(int fd, std::chrono::milliseconds timeout);
+/// Listens on `listen`: "unix:/path" (a socket file that a process which did
+/// not exit cleanly left there is replaced; any other file is not) with
+/// permissions `mode` from the moment it exists, or "host:port" (an empty
+/// host: every address).
+Expected<UniqueFd, std::string> bind_listen_socket(const std::string& listen, unsigned mode,
+                                                   int backlog);
 
 } // namespace leadhook::fcgi

@@ -38,17 +38,16 @@ std::string header_name(std::string_view cgi_name) {
 
 } // namespace
 
-Headers kept_headers(const char* const* envp) {
+Headers kept_headers(const Headers& params) {
     Headers out;
-    for (; envp && *envp; ++envp) {
-        const std::string_view entry(*envp);
-        const auto eq = entry.find('=');
-        if (eq == std::string_view::npos || !entry.starts_with(prefix)) {
+    for (const auto& [param, value] : params) {
+        const std::string_view entry(param);
+        if (!entry.starts_with(prefix)) {
             continue;
         }
-        const auto name = entry.substr(prefix.size(), eq - prefix.size());
+        const auto name = entry.substr(prefix.size());
         if (keep(name)) {
-            out.emplace_back(header_name(name), std::string(entry.substr(eq + 1)));
+            out.emplace_back(header_name(name), value);
         }
     }
     return out;

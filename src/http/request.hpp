@@ -17,8 +17,11 @@ struct Request {
     std::string content_type{}; ///< the Content-Type header, verbatim; empty if absent
     std::string body{};
     bool body_too_large = false; ///< the edge refused to read past the limit
-    /// The body did not arrive as declared (its length differs from
-    /// CONTENT_LENGTH, or the stream broke off); empty when it did.
+    /// The edge did not read the body: the bytes in flight were at their bound.
+    bool over_budget = false;
+    /// The request did not arrive as declared (a body whose length differs
+    /// from CONTENT_LENGTH, a stream that broke off, FastCGI parameters over
+    /// their bounds); empty when it did.
     std::string body_error{};
     std::string remote_addr{};
     std::string request_id{};  ///< nginx's $request_id when passed, else one we made

@@ -5,6 +5,8 @@
 #include "body/media_type.hpp"
 #include "body/multipart.hpp"
 
+#include <array>
+
 namespace leadhook::mailgun {
 namespace {
 
@@ -71,10 +73,13 @@ std::optional<SignatureParams> form_signature(const body::Fields& fields) {
     return SignatureParams{*timestamp, *token, *signature, {}};
 }
 
-} // namespace
+/// The body's format by its Content-Type (and the multipart boundary).
+struct Kind {
+    BodyFormat format = BodyFormat::json;
+    std::string boundary;
+};
 
-Expected<Payload, Unprocessable> parse_payload(std::string_view content_type, std::string_view body,
-                                               const body::Limits& limits) {
+Expected<Kind, Unprocessable> kind_of(std::string_view content_type, std::string_view body) {
     if (content_type.empty()) {
         return unexpected(Unprocessable{"missing Content-Type"});
     }
@@ -85,27 +90,88 @@ Expected<Payload, Unprocessable> parse_payload(std::string_view content_type, st
     const bool supported = media->essence == "application/json" ||
                            media->essence == "application/x-www-form-urlencoded" ||
                            media->essence == "multipart/form-data";
-    if (supported && body.empty()) {
+    if (!supported) {
+        return unexpected(
+            Unprocessable{"unsupported Content-Type " + media->essence +
+                          " (expected application/json, application/x-www-form-urlencoded or "
+                          "multipart/form-data)"});
+    }
+    if (body.empty()) {
         // Said plainly for every type, not as a missing signature (an empty
         // form parses to no fields) or a JSON syntax error.
         return unexpected(Unprocessable{"request body is empty"});
     }
     if (media->essence == "application/json") {
-        return from_json(body, limits.max_json_depth);
+        return Kind{};
     }
     if (media->essence == "application/x-www-form-urlencoded") {
-        return from_fields(body::parse_urlencoded(body, limits), BodyFormat::form);
+        return Kind{BodyFormat::form, {}};
     }
-    if (media->essence == "multipart/form-data") {
-        const std::string* boundary = media->param("boundary");
-        if (!boundary || boundary->empty()) {
-            return unexpected(Unprocessable{"multipart/form-data without a boundary"});
+    const std::string* boundary = media->param("boundary");
+    if (!boundary || boundary->empty()) {
+        return unexpected(Unprocessable{"multipart/form-data without a boundary"});
+    }
+    return Kind{BodyFormat::multipart, *boundary};
+}
+
+Expected<body::Fields, body::ParseError> parse_fields(const Kind& kind, std::string_view body,
+                                                      const body::Limits& limits,
+                                                      body::ValueFilter keep = {}) {
+    return kind.format == BodyFormat::form
+               ? body::parse_urlencoded(body, limits, keep)
+               : body::parse_multipart(body, kind.boundary, limits, keep);
+}
+
+constexpr std::array<std::string_view, 4> signature_names{"timestamp", "token", "signature",
+                                                          "parent-signature"};
+
+} // namespace
+
+Expected<Payload, Unprocessable> parse_payload(std::string_view content_type, std::string_view body,
+                                               const body::Limits& limits) {
+    auto kind = kind_of(content_type, body);
+    if (!kind) {
+        return unexpected(std::move(kind).error());
+    }
+    if (kind->format == BodyFormat::json) {
+        return from_json(body, limits.max_json_depth);
+    }
+    return from_fields(parse_fields(*kind, body, limits), kind->format);
+}
+
+Expected<std::optional<SignatureParams>, Unprocessable>
+read_signature(std::string_view content_type, std::string_view body, const body::Limits& limits) {
+    auto kind = kind_of(content_type, body);
+    if (!kind) {
+        return unexpected(std::move(kind).error());
+    }
+    if (kind->format != BodyFormat::json) {
+        auto fields = parse_fields(*kind, body, limits, signature_names);
+        if (!fields) {
+            return unexpected(Unprocessable{fields.error().message});
         }
-        return from_fields(body::parse_multipart(body, *boundary, limits), BodyFormat::multipart);
+        return form_signature(*fields);
     }
-    return unexpected(Unprocessable{"unsupported Content-Type " + media->essence +
-                                    " (expected application/json, "
-                                    "application/x-www-form-urlencoded or multipart/form-data)"});
+    auto members =
+        body::scan_json_object(body, "signature", signature_names, limits.max_json_depth);
+    if (!members) {
+        return unexpected(Unprocessable{members.error().message});
+    }
+    if (!*members) {
+        return std::optional<SignatureParams>{};
+    }
+    SignatureParams params;
+    for (auto& [name, value] : **members) {
+        std::string& slot = name == "timestamp"   ? params.timestamp
+                            : name == "token"     ? params.token
+                            : name == "signature" ? params.signature
+                                                  : params.parent_signature;
+        slot = std::move(value);
+    }
+    if (params.timestamp.empty() || params.token.empty() || params.signature.empty()) {
+        return std::optional<SignatureParams>{};
+    }
+    return std::optional<SignatureParams>{std::move(params)};
 }
 
 std::optional<SignatureParams> find_signature(const Payload& payload) {

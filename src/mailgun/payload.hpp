@@ -40,4 +40,13 @@ struct SignatureParams {
 /// occurrence: Mailgun appends its own after user variables of the same name.
 std::optional<SignatureParams> find_signature(const Payload& payload);
 
+/// The same triple, read before anything else of an unverified body is
+/// kept: JSON without building a tree, forms without copying the other
+/// values. Refuses what parse_payload refuses about the Content-Type, the
+/// syntax and the limits (not what only a full parse can see, such as a
+/// repeated key below the top of a JSON body).
+Expected<std::optional<SignatureParams>, Unprocessable>
+read_signature(std::string_view content_type, std::string_view body,
+               const body::Limits& limits = {});
+
 } // namespace leadhook::mailgun

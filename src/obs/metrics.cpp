@@ -73,6 +73,10 @@ Metrics::Metrics()
       m_connections_accepted(&counter(*m_registry, "leadhook_fastcgi_connections_accepted_total",
                                       "FastCGI connections accepted from the web server")
                                   ->Add({})),
+      m_connections_overdue(
+          &counter(*m_registry, "leadhook_fastcgi_connections_overdue_total",
+                   "FastCGI connections closed because their request did not arrive in time")
+               ->Add({})),
       m_connections_idle(&prometheus::BuildGauge()
                               .Name("leadhook_fastcgi_connections_idle")
                               .Help("Kept-alive FastCGI connections idle between requests")
@@ -172,6 +176,10 @@ void Metrics::count_dropped_partitions(std::string_view table, long long partiti
 
 void Metrics::count_connection_accepted() {
     m_connections_accepted->Increment();
+}
+
+void Metrics::count_connection_overdue() {
+    m_connections_overdue->Increment();
 }
 
 void Metrics::set_idle_connections(std::size_t n) {

@@ -53,6 +53,8 @@ class Metrics {
     void count_dropped_partitions(std::string_view table, long long partitions);
     /// A FastCGI connection accepted from the web server.
     void count_connection_accepted();
+    /// A connection closed because its request did not arrive in time.
+    void count_connection_overdue();
     /// Kept-alive FastCGI connections idle between requests right now.
     void set_idle_connections(std::size_t n);
 
@@ -80,6 +82,7 @@ class Metrics {
     Counters* m_purged;
     Counters* m_dropped_partitions;
     prometheus::Counter* m_connections_accepted;
+    prometheus::Counter* m_connections_overdue;
     prometheus::Gauge* m_connections_idle;
 };
 

@@ -54,12 +54,16 @@ struct QuarantineEntry {
 struct QuarantineCap {
     long long max_requests = 1000;
     long long max_bytes = 64LL << 20;
+    /// A larger body is not kept at all: storing an unverified 24 MB body
+    /// would cost several times that in memory, and grow the database
+    /// connection's buffers for good.
+    long long max_body_bytes = 1LL << 20;
 };
 
 enum class Quarantined {
     stored,   ///< a new row
     repeated, ///< the same body and path were already there: attempts counted
-    dropped,  ///< over the hourly cap: only counted
+    dropped,  ///< over the hourly cap, or the body over max_body_bytes: only counted
 };
 
 enum class StoreFailure {

@@ -1,5 +1,6 @@
 // libFuzzer target for a current (JSON) webhook body: parse_payload with
-// application/json, find_signature, and normalize. Besides "no crash", every
+// application/json, find_signature (and read_signature, which must agree with
+// it), and normalize. Besides "no crash", every
 // accepted body must be an object within the depth limit, and every event
 // normalised from it must be consistent with the fields it came from.
 #include "mailgun/normalize.hpp"
@@ -73,9 +74,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(payload->fields.empty());
     require(depth_of(payload->json) <= limits.max_json_depth);
 
-    if (auto signature = mailgun::find_signature(*payload)) {
+    const auto signature = mailgun::find_signature(*payload);
+    if (signature) {
         require(!signature->timestamp.empty() && !signature->token.empty() &&
                 !signature->signature.empty());
+    }
+    // Read first, without a tree, the signature is the one the tree holds.
+    const auto early = mailgun::read_signature("application/json", text, limits);
+    require(early.has_value() && early->has_value() == signature.has_value());
+    if (signature) {
+        const auto& read = **early;
+        require(read.timestamp == signature->timestamp && read.token == signature->token &&
+                read.signature == signature->signature &&
+                read.parent_signature == signature->parent_signature);
     }
 
     auto event = mailgun::normalize(*payload, std::nullopt);

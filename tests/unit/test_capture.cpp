@@ -93,22 +93,18 @@ BOOST_AUTO_TEST_CASE(webhooks_and_unknown_paths_are_captured_polled_routes_are_n
     }
 }
 
-BOOST_AUTO_TEST_CASE(kept_headers_come_from_the_fastcgi_environment) {
-    const char* envp[] = {"REQUEST_METHOD=POST",
-                          "HTTP_USER_AGENT=mailgun/treq-16.12.0",
-                          "HTTP_COOKIE=secret",
-                          "HTTP_X_FORWARDED_FOR=203.0.113.5, 10.0.0.1",
-                          "HTTP_X_MAILGUN_SID=abc=",
-                          "HTTP_AUTHORIZATION=Basic x",
-                          "HTTP_X_REAL_IP=203.0.113.5",
-                          "HTTP_BROKEN",
-                          nullptr};
+BOOST_AUTO_TEST_CASE(kept_headers_come_from_the_fastcgi_parameters) {
+    const leadhook::http::Headers params{
+        {"REQUEST_METHOD", "POST"},        {"HTTP_USER_AGENT", "mailgun/treq-16.12.0"},
+        {"HTTP_COOKIE", "secret"},         {"HTTP_X_FORWARDED_FOR", "203.0.113.5, 10.0.0.1"},
+        {"HTTP_X_MAILGUN_SID", "abc="},    {"HTTP_AUTHORIZATION", "Basic x"},
+        {"HTTP_X_REAL_IP", "203.0.113.5"}, {"HTTP_", "nameless"}};
     const leadhook::http::Headers expected{{"User-Agent", "mailgun/treq-16.12.0"},
                                            {"X-Forwarded-For", "203.0.113.5, 10.0.0.1"},
                                            {"X-Mailgun-Sid", "abc="},
                                            {"X-Real-Ip", "203.0.113.5"}};
-    BOOST_TEST((leadhook::http::kept_headers(envp) == expected));
-    BOOST_TEST(leadhook::http::kept_headers(nullptr).empty());
+    BOOST_TEST((leadhook::http::kept_headers(params) == expected));
+    BOOST_TEST(leadhook::http::kept_headers({}).empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

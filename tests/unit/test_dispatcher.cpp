@@ -22,8 +22,10 @@
 #include <ctime>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -39,15 +41,24 @@ class LineConnection final : public fcgi::Connection {
   public:
     explicit LineConnection(int fd) : m_fd(fd) {}
     int fd() const override { return m_fd.get(); }
+    std::optional<std::chrono::steady_clock::time_point> deadline() const override {
+        return m_deadline;
+    }
 
     /// Answers one line with "re:" and the line; false at EOF or on an
-    /// error, when the connection is done.
+    /// error, when the connection is done. "partial" stands for the start
+    /// of a request: no answer, and 300 ms for the rest to come.
     bool serve() {
         char buf[256];
         const ssize_t got = ::read(m_fd.get(), buf, sizeof buf);
         if (got <= 0) {
             return false;
         }
+        if (std::string_view(buf, static_cast<std::size_t>(got)) == "partial") {
+            m_deadline = std::chrono::steady_clock::now() + 300ms;
+            return true;
+        }
+        m_deadline.reset();
         const std::string reply = "re:" + std::string(buf, static_cast<std::size_t>(got));
         return ::write(m_fd.get(), reply.data(), reply.size()) ==
                static_cast<ssize_t>(reply.size());
@@ -55,6 +66,7 @@ class LineConnection final : public fcgi::Connection {
 
   private:
     UniqueFd m_fd;
+    std::optional<std::chrono::steady_clock::time_point> m_deadline;
 };
 
 /// A worker as fcgi_server.cpp has one: serve, and hand back what stays open.
@@ -127,6 +139,7 @@ struct Harness {
     UniqueFd listener;
     std::atomic<int> accepted{0};
     std::atomic<std::size_t> idle{0};
+    std::atomic<int> overdue{0};
     std::unique_ptr<fcgi::Dispatcher> dispatcher;
     std::thread loop;
     std::vector<std::thread> workers;
@@ -145,7 +158,9 @@ struct Harness {
         }
         auto made = fcgi::Dispatcher::create(
             listener.get(), [](int fd) { return std::make_unique<LineConnection>(fd); },
-            {.accepted = [this] { ++accepted; }, .idle_now = [this](std::size_t n) { idle = n; }},
+            {.accepted = [this] { ++accepted; },
+             .idle_now = [this](std::size_t n) { idle = n; },
+             .overdue = [this] { ++overdue; }},
             log);
         if (!made) {
             throw std::runtime_error(made.error());
@@ -207,6 +222,21 @@ BOOST_AUTO_TEST_CASE(idle_connections_do_not_occupy_the_only_worker) {
     }
     BOOST_TEST(h.accepted.load() == 11);
     BOOST_TEST(eventually([&] { return h.idle.load() == 11; }));
+}
+
+BOOST_AUTO_TEST_CASE(a_request_past_its_deadline_is_closed_an_idle_connection_is_not) {
+    Harness h(1);
+    UniqueFd stalled = h.connected();
+    UniqueFd idle = h.connected();
+    BOOST_TEST(ask(idle.get(), "hello") == "re:hello");
+    const auto sent = std::chrono::steady_clock::now();
+    BOOST_TEST(::write(stalled.get(), "partial", 7) == 7);
+    BOOST_TEST(read_reply(stalled.get()) == "<eof>"); // closed, unanswered
+    BOOST_TEST((std::chrono::steady_clock::now() - sent < 2s));
+    BOOST_TEST(h.overdue.load() == 1);
+    BOOST_TEST(ask(idle.get(), "still") == "re:still"); // no deadline between requests
+    BOOST_TEST(test::contains(h.log_out.text(),
+                              "closed connections whose request did not arrive in time"));
 }
 
 BOOST_AUTO_TEST_CASE(a_connection_that_sends_nothing_holds_up_no_worker) {

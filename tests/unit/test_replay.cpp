@@ -28,7 +28,7 @@ app::Settings replay_settings() {
     app::Settings settings;
     settings.keys = {{"current-key", "current", std::nullopt},
                      {"old-key", "old", arrival - 10 * second}};
-    settings.quarantine_cap = {.max_requests = 5, .max_bytes = 1000};
+    settings.quarantine_cap = {.max_requests = 5, .max_bytes = 100000, .max_body_bytes = 4000};
     return settings;
 }
 
@@ -199,6 +199,16 @@ BOOST_AUTO_TEST_CASE(a_signed_token_longer_than_mailguns_is_406_and_quarantined)
     BOOST_TEST(h.store.calls.empty());
     BOOST_TEST_REQUIRE(h.store.kept.size() == 1u);
     BOOST_TEST(h.store.kept[0].reason == "unprocessable");
+}
+
+BOOST_AUTO_TEST_CASE(a_refused_body_over_the_quarantine_body_bound_is_not_kept) {
+    Harness h;
+    nlohmann::json body = nlohmann::json::parse(signed_json("unknown-key", arrival));
+    body["event-data"]["pad"] = std::string(5000, 'p');
+    const auto response = h.post(body.dump());
+    BOOST_TEST(response.status == 409);
+    BOOST_TEST(h.store.kept.empty());
+    BOOST_TEST(test::contains(h.log(), "outcome=bad_signature quarantine=dropped"));
 }
 
 BOOST_AUTO_TEST_CASE(an_expired_key_is_refused_and_named_in_the_log_only) {

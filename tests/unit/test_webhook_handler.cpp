@@ -224,9 +224,29 @@ BOOST_AUTO_TEST_CASE(too_large_is_413) {
     const auto response = h.send("POST", events_route, "application/json", "", /*too_large=*/true);
     BOOST_TEST(response.status == 413);
     BOOST_TEST(h.store.calls.empty());
-    // The route and method are judged first: an oversized body elsewhere is still 404 / 405.
-    BOOST_TEST(h.send("POST", "/nowhere", "application/json", "", true).status == 404);
-    BOOST_TEST(h.send("GET", events_route, "", "", true).status == 405);
+    // What the edge refused to read is answered first, whatever the route
+    // and method: a request whose parameters were refused has neither.
+    BOOST_TEST(h.send("POST", "/nowhere", "application/json", "", true).status == 413);
+    BOOST_TEST(h.send("GET", events_route, "", "", true).status == 413);
+}
+
+BOOST_AUTO_TEST_CASE(a_body_over_the_bytes_in_flight_is_503_with_retry_after) {
+    Harness h;
+    http::Request request{.method = "POST",
+                          .path = events_route,
+                          .content_type = "application/json",
+                          .over_budget = true,
+                          .request_id = "req-busy",
+                          .received_at = arrival};
+    const auto response = h.app.handle(request);
+    BOOST_TEST(response.status == 503);
+    BOOST_TEST(test::contains(response.body, "too many request bytes in flight, retry later"));
+    const bool retry_after =
+        std::any_of(response.headers.begin(), response.headers.end(),
+                    [](const auto& header) { return header.first == "Retry-After"; });
+    BOOST_TEST(retry_after);
+    BOOST_TEST(h.store.calls.empty());
+    BOOST_TEST(test::contains(h.log(), "status=503 outcome=busy"));
 }
 
 BOOST_AUTO_TEST_CASE(a_body_not_as_declared_is_400_and_never_stored) {
