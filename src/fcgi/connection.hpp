@@ -39,6 +39,7 @@ class FcgiConnection final : public Connection {
 
     int fd() const override { return m_fd.get(); }
     std::optional<SteadyClock::time_point> deadline() const override;
+    bool lingering() const override { return m_drain_until.has_value(); }
 
     /// Feeds the reader what was left over, then what the socket holds (up
     /// to a turn's worth), until the reader has something to say or the

@@ -272,11 +272,13 @@ void Dispatcher::report_idle_locked() {
 
 void Dispatcher::close_overdue(SteadyClock::time_point now) {
     std::vector<ConnectionPtr> overdue; // closed after the lock
+    std::size_t requests = 0;
     {
         std::lock_guard lock(m_mutex);
         for (auto it = m_idle.begin(); it != m_idle.end();) {
             const auto deadline = it->second->deadline();
             if (deadline && *deadline <= now) {
+                requests += it->second->lingering() ? 0 : 1;
                 overdue.push_back(std::move(it->second));
                 it = m_idle.erase(it);
             } else {
@@ -287,14 +289,14 @@ void Dispatcher::close_overdue(SteadyClock::time_point now) {
             report_idle_locked();
         }
     }
-    for (std::size_t i = 0; i < overdue.size(); ++i) {
+    for (std::size_t i = 0; i < requests; ++i) {
         if (m_events.overdue) {
             m_events.overdue();
         }
     }
-    if (!overdue.empty()) {
+    if (requests > 0) {
         m_log.write("warn", {{"msg", "closed connections whose request did not arrive in time"},
-                             {"connections", std::to_string(overdue.size())}});
+                             {"connections", std::to_string(requests)}});
     }
 }
 

@@ -39,6 +39,9 @@ class Connection {
     virtual std::optional<std::chrono::steady_clock::time_point> deadline() const {
         return std::nullopt;
     }
+    /// Done, and only waiting for the peer to close (its deadline is then
+    /// no request's): closing it at the deadline is routine.
+    virtual bool lingering() const { return false; }
 };
 using ConnectionPtr = std::unique_ptr<Connection>;
 

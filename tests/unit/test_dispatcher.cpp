@@ -44,6 +44,7 @@ class LineConnection final : public fcgi::Connection {
     std::optional<std::chrono::steady_clock::time_point> deadline() const override {
         return m_deadline;
     }
+    bool lingering() const override { return m_lingering; }
 
     /// Answers one line with "re:" and the line; false at EOF or on an
     /// error, when the connection is done. "partial" stands for the start
@@ -54,8 +55,10 @@ class LineConnection final : public fcgi::Connection {
         if (got <= 0) {
             return false;
         }
-        if (std::string_view(buf, static_cast<std::size_t>(got)) == "partial") {
+        const std::string_view line(buf, static_cast<std::size_t>(got));
+        if (line == "partial" || line == "linger") { // "linger": answered, waiting for EOF
             m_deadline = std::chrono::steady_clock::now() + 300ms;
+            m_lingering = line == "linger";
             return true;
         }
         m_deadline.reset();
@@ -67,6 +70,7 @@ class LineConnection final : public fcgi::Connection {
   private:
     UniqueFd m_fd;
     std::optional<std::chrono::steady_clock::time_point> m_deadline;
+    bool m_lingering = false;
 };
 
 /// A worker as fcgi_server.cpp has one: serve, and hand back what stays open.
@@ -237,6 +241,10 @@ BOOST_AUTO_TEST_CASE(a_request_past_its_deadline_is_closed_an_idle_connection_is
     BOOST_TEST(ask(idle.get(), "still") == "re:still"); // no deadline between requests
     BOOST_TEST(test::contains(h.log_out.text(),
                               "closed connections whose request did not arrive in time"));
+    UniqueFd lingering = h.connected();
+    BOOST_TEST(::write(lingering.get(), "linger", 6) == 6);
+    BOOST_TEST(read_reply(lingering.get()) == "<eof>"); // closed at its deadline too...
+    BOOST_TEST(h.overdue.load() == 1);                  // ...but no request was overdue
 }
 
 BOOST_AUTO_TEST_CASE(a_connection_that_sends_nothing_holds_up_no_worker) {
