@@ -135,6 +135,7 @@ class BatchTransaction {
                     .text("token", item.token)
                     .text("mailgun_event_id", item.record->event.mailgun_event_id)
                     .number("event_time", item.record->event_time)
+                    .text("event_type", mailgun::to_string(item.record->event.type))
                     .end_object();
             }
         });

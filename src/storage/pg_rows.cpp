@@ -87,14 +87,15 @@ const PgStatement update_leads{"leadhook_update_leads",
 // aborts. Each claimed token draws its event's id, so the ledger row is
 // complete when written and never updated for a new event (an UPDATE would
 // cost a second row version and its index entries). Only claimed tokens'
-// events are appended, those not already stored (Mailgun's (id, timestamp)
-// is unique; the first of the batch wins), with their payloads in the table
-// with the shorter retention. Events are appended in (id, timestamp) order,
+// events are appended, those not already stored (Mailgun's (id, timestamp,
+// type) is unique; the first of the batch wins), with their payloads in the
+// table with the shorter retention. Events are appended in that order,
 // for the reason tokens are claimed in token order: two batches appending
 // the same Mailgun events under different tokens wait for each other in one
 // order instead of deadlocking. (Matched events are kept apart anyway by
-// their leads' locks, taken first and in id order; unmatched ones are not.) Rows: token, event id, written (whether its
-// event row was appended) for each token claimed.
+// their leads' locks, taken first and in id order; unmatched ones are not.)
+// Rows: token, event id, written (whether its event row was appended) for
+// each token claimed.
 const PgStatement claim_and_insert{"leadhook_claim_and_insert",
     "WITH input AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(i integer, sha256 text,"
     " signed_at bigint, lead_id bigint,"
@@ -120,8 +121,9 @@ const PgStatement claim_and_insert{"leadhook_claim_and_insert",
     " user_agent, bot, url, code, error, description,"
     " ARRAY(SELECT jsonb_array_elements_text(tags)), user_variables, input.token, signature,"
     " body_format, route, signing_key_label FROM input JOIN claimed USING (token)"
-    " ORDER BY mailgun_event_id, event_time, i"
-    " ON CONFLICT (mailgun_event_id, event_time) WHERE mailgun_event_id IS NOT NULL DO NOTHING"
+    " ORDER BY mailgun_event_id, event_time, event_type, i"
+    " ON CONFLICT (mailgun_event_id, event_time, event_type) WHERE mailgun_event_id IS NOT NULL"
+    " DO NOTHING"
     " RETURNING id, token, event_time, received_at),"
     " payload AS (INSERT INTO lead_email_event_payloads (event_id, event_time, received_at,"
     " payload) SELECT event.id, event.event_time, event.received_at, input.payload"
@@ -139,8 +141,10 @@ const PgStatement read_ledger{"leadhook_read_ledger",
 // the token points at nothing.)
 const PgStatement link_to_originals{"leadhook_link_to_originals",
     "UPDATE webhook_tokens t SET event_id = o.id, lead_id = o.lead_id"
-    " FROM jsonb_to_recordset($1::jsonb) AS k(token text, mailgun_event_id text, event_time bigint)"
+    " FROM jsonb_to_recordset($1::jsonb)"
+    " AS k(token text, mailgun_event_id text, event_time bigint, event_type text)"
     " LEFT JOIN lead_email_events o ON o.mailgun_event_id = k.mailgun_event_id"
+    " AND o.event_type = k.event_type"
     " AND o.event_time = timestamptz 'epoch' + k.event_time * interval '1 microsecond'"
     " WHERE t.token = k.token"
     " AND t.token = ANY(ARRAY(SELECT x->>'token' FROM jsonb_array_elements($1::jsonb) x))"

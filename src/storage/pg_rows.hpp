@@ -32,7 +32,7 @@ extern const PgStatement resolve_and_lock_leads;
 extern const PgStatement claim_and_insert;
 /// $1: a jsonb array of tokens. Rows: token, body sha256 (hex), lead_id.
 extern const PgStatement read_ledger;
-/// $1: rows (token, mailgun_event_id, event_time). Rows: token, the
+/// $1: rows (token, mailgun_event_id, event_time, event_type). Rows: token, the
 /// original's lead_id (NULL when none).
 extern const PgStatement link_to_originals;
 /// $1: a jsonb array of write_lead_row() objects.

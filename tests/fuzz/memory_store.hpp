@@ -1,8 +1,8 @@
 #pragma once
 // An EventStore in memory for fuzz_handler: nothing reaches a disk or a
 // database, but the ledger rules of the PostgreSQL store are kept (same token
-// and body: duplicate; same token, other body: forgery; same Mailgun event id
-// and time under a new token: duplicate), so a replayed request can be
+// and body: duplicate; same token, other body: forgery; same Mailgun event id,
+// time and type under a new token: duplicate), so a replayed request can be
 // checked. Events are written as jsonb text the way the real store sends
 // them, and the text is checked.
 #include "storage/event_store.hpp"
@@ -16,6 +16,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 
 namespace leadhook::fuzz {
@@ -49,7 +50,10 @@ class MemoryStore final : public storage::EventStore {
             record.event.recipient.find('@') != std::string::npos ? std::optional<std::int64_t>(42)
                                                                   : std::nullopt;
         if (!record.event.mailgun_event_id.empty() &&
-            !m_events.emplace(record.event.mailgun_event_id, record.event_time).second) {
+            !m_events
+                 .emplace(record.event.mailgun_event_id, record.event_time,
+                          std::string(mailgun::to_string(record.event.type)))
+                 .second) {
             m_tokens.emplace(record.token, Ledger{record.body_sha256, lead});
             return storage::Recorded{storage::RecordStatus::duplicate, lead};
         }
@@ -106,7 +110,7 @@ class MemoryStore final : public storage::EventStore {
     }
 
     std::map<std::string, Ledger> m_tokens;
-    std::set<std::pair<std::string, EpochMicros>> m_events; ///< Mailgun id and time
+    std::set<std::tuple<std::string, EpochMicros, std::string>> m_events; ///< id, time, type
 };
 
 } // namespace leadhook::fuzz

@@ -304,8 +304,8 @@ class OriginalSchemaTest(unittest.TestCase):
                                    " AND attname = 'bounce_error' GROUP BY 2"),
                          [["5", "character varying(255)"]])
         psql(url, "DROP VIEW bounced_leads")
-        self.assertEqual(self.migrate(url).stdout,
-                         "applied 006_original_app_columns.sql (version 6)\n")
+        self.assertTrue(self.migrate(url).stdout.startswith(
+            "applied 006_original_app_columns.sql (version 6)\n"))
 
     def test_a_column_of_another_type_is_refused_with_the_statement_that_fixes_it(self):
         url = self.original_database("orig_type", "ALTER TABLE leads ALTER COLUMN"

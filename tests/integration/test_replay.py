@@ -117,7 +117,7 @@ class ReplayTests(Waiting, StackTestCase):
         data = event_data("clicked", message_id, email)
         status, reply = self.post(webhook(data, self.KEY))
         self.assertEqual((status, reply["status"]), (200, "success"), reply)
-        # Mailgun delivering the same event (id, timestamp) again, signed afresh.
+        # Mailgun delivering the same event (id, timestamp, type) again, signed afresh.
         again = webhook(data, self.LABELLED)
         status, reply = self.post(again)
         self.assertEqual((status, reply["status"], reply["l_id"]), (200, "duplicate", lead), reply)
@@ -131,6 +131,9 @@ class ReplayTests(Waiting, StackTestCase):
         status, reply = self.post(again)
         self.assertEqual((status, reply["status"], reply["l_id"]), (200, "duplicate", lead), reply)
         self.assertEqual(self.counters(lead)["clicks"], 1)
+        # Same id as another type is another event (Mailgun's test webhooks).
+        status, reply = self.post(webhook(dict(data, event="opened"), self.KEY))
+        self.assertEqual((status, reply["status"]), (200, "success"), reply)
         # Same id at another time is another event (ids are unique only within a day).
         status, reply = self.post(webhook(dict(data, timestamp=data["timestamp"] + 1), self.KEY))
         self.assertEqual((status, reply["status"]), (200, "success"), reply)

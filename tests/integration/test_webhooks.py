@@ -75,14 +75,14 @@ def read(name):
 
 
 def json_event_key(body, content_type):
-    """A JSON event's (Mailgun event id, timestamp): leadhook stores each pair
-    once. None for forms and for events without an id."""
+    """A JSON event's (Mailgun event id, timestamp, event): leadhook stores
+    each once. None for forms and for events without an id."""
     if not content_type.startswith("application/json"):
         return None
     data = json.loads(body).get("event-data") or {}
     if not data.get("id") or data.get("timestamp") is None:
         return None
-    return data["id"], float(data["timestamp"])
+    return data["id"], float(data["timestamp"]), data.get("event")
 
 
 def as_new_event(body, content_type):
@@ -148,7 +148,7 @@ class WebhookTests(Waiting, unittest.TestCase):
         # The samples come from test suites that reuse fixed tokens, signatures
         # and Mailgun event ids, so to leadhook some are replays of others: a
         # token already used with another body is a forgery (406), a JSON event
-        # (id, timestamp) already stored is a duplicate (200, nothing new).
+        # (id, timestamp, type) already stored is a duplicate (200, nothing new).
         # Such a sample is then posted as an event of its own (fresh token,
         # distinct id), which must be stored like any other.
         token_bodies = {}  # token -> the body leadhook accepted it with
@@ -190,6 +190,34 @@ class WebhookTests(Waiting, unittest.TestCase):
                 " NOT IN ('accepted', 'stored', 'unknown') ORDER BY event_time DESC, id DESC"
                 " LIMIT 1", lead_id)
             self.assertEqual(self.lead(lead_id)["followup_email_status"], newest)
+
+    def test_mailguns_test_webhooks_are_the_events_they_look_like(self):
+        # The dashboard's "test webhook" button posts samples that share one
+        # event id and timestamp (symfony's fixtures are such posts): opened,
+        # clicked and unsubscribed are three events; each again is a duplicate.
+        # A fresh id for the three (the corpus test may have stored the
+        # originals), a message id of this lead's, the samples' timestamp.
+        message_id = "<test-button-%s@leadhook.test>" % secrets.token_hex(4)
+        lead = self.add_lead("alice@example.com", message_id)
+        samples = ["symfony__opened.json", "symfony__clicked.json", "symfony__unsubscribed.json"]
+        self.assertEqual(len({json_event_key(read(n), "application/json")[:2] for n in samples}), 1)
+        shared_id = "button-" + secrets.token_hex(6)
+
+        def test_post(name):
+            data = json.loads(read(name))
+            data["event-data"]["id"] = shared_id
+            data["event-data"]["message"]["headers"]["message-id"] = message_id.strip("<>")
+            return resign(json.dumps(data).encode(), "application/json")
+        for name in samples:
+            status, _, reply = self.stack.post(EVENTS, test_post(name))
+            self.assertEqual((status, reply["status"], reply["l_id"]), (200, "success", lead),
+                             name)
+        for name in samples:
+            status, _, reply = self.stack.post(EVENTS, test_post(name))
+            self.assertEqual((status, reply["status"]), (200, "duplicate"), name)
+        r = self.lead(lead)
+        self.assertEqual((r["followup_email_opens"], r["followup_email_clicks"],
+                          r["followup_email_unsub"]), ("1", "1", "t"))
 
     def assert_stored(self, path, status, reply, expected, events_before):
         self.assertEqual(status, 200, reply)
