@@ -2,8 +2,8 @@
 // before storage, per payload type: body parse, signature verify,
 // normalisation, and the whole chain parse + find signature + verify +
 // freshness + normalise.
-#include "app/freshness.hpp"
 #include "app/router.hpp"
+#include "domain/freshness.hpp"
 #include "mailgun/key_ring.hpp"
 #include "mailgun/normalize.hpp"
 #include "mailgun/payload.hpp"
@@ -42,8 +42,8 @@ Judged judge(const bench::Sample& sample, const app::Settings& settings, const a
         return {std::nullopt, 0, "bad signature"};
     }
     const auto signed_at = parse_epoch_seconds(signature->timestamp);
-    if (app::judge_freshness(signed_at, bench::arrival, settings.freshness) !=
-        app::Freshness::fresh) {
+    if (domain::judge_freshness(signed_at, bench::arrival, settings.freshness) !=
+        domain::Freshness::fresh) {
         return {std::nullopt, 0, "not fresh"};
     }
     auto event = mailgun::normalize(*payload, route.implied);

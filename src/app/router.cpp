@@ -58,6 +58,11 @@ bool method_allowed(const Route& route, std::string_view method) {
     return method == "GET" || method == "HEAD";
 }
 
+bool worth_capturing(std::string_view path) {
+    const Route* route = find_route(path);
+    return route == nullptr || route->kind == RouteKind::webhook;
+}
+
 std::string index_json() {
     nlohmann::json map = nlohmann::json::object();
     for (const auto& route : route_table) {

@@ -29,6 +29,11 @@ const Route* find_route(std::string_view path);
 std::string_view allowed_methods(const Route& route);
 bool method_allowed(const Route& route, std::string_view method);
 
+/// Whether capture mode keeps a request to `path`: webhook routes and
+/// unknown paths (a webhook pointed at a wrong URL is what a capture is
+/// for), not the health, readiness, metrics and index routes monitoring polls.
+bool worth_capturing(std::string_view path);
+
 /// {"routes": {"delivered": "/api/v1/wh/mg/lead/email/delivered", ...}}: the
 /// webhook routes and the index, what the public server serves; not the
 /// operations routes (health, ready, metrics), served on loopback only.

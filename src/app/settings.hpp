@@ -3,10 +3,10 @@
 // keys and the acceptance policy. SIGHUP swaps in a new Settings; a request
 // keeps the snapshot it started with, so a reload never changes the rules
 // halfway through one.
-#include "app/freshness.hpp"
-#include "app/retention.hpp"
 #include "body/fields.hpp"
 #include "capture/capture_format.hpp"
+#include "domain/freshness.hpp"
+#include "domain/retention.hpp"
 #include "mailgun/key_ring.hpp"
 #include "storage/event_store.hpp"
 
@@ -23,10 +23,10 @@ namespace leadhook::app {
 
 struct Settings {
     std::vector<mailgun::SigningKey> keys;
-    FreshnessPolicy freshness;
+    domain::FreshnessPolicy freshness;
     body::Limits limits;
     storage::QuarantineCap quarantine_cap;
-    Retention retention; ///< for the housekeeping purge
+    domain::Retention retention; ///< for the housekeeping purge
     capture::CaptureSettings capture;
 };
 

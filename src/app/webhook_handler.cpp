@@ -116,15 +116,15 @@ Reply WebhookHandler::judge(const http::Request& request, const Route& route,
         return unverified(verified.error());
     }
     const auto signed_at = parse_epoch_seconds(signature->timestamp);
-    switch (judge_freshness(signed_at, request.received_at, settings.freshness)) {
-    case Freshness::stale:
+    switch (domain::judge_freshness(signed_at, request.received_at, settings.freshness)) {
+    case domain::Freshness::stale:
         return refused(Outcome::stale,
                        signed_at ? "signature timestamp is older than the accepted window"
                                  : "signature timestamp is not whole Unix seconds",
                        "stale");
-    case Freshness::future:
+    case domain::Freshness::future:
         return refused(Outcome::future, "signature timestamp is in the future", "future");
-    case Freshness::fresh:
+    case domain::Freshness::fresh:
         break;
     }
     if (signed_at) {

@@ -10,19 +10,17 @@ bool same(const CaptureSettings& a, const CaptureSettings& b) {
 
 } // namespace
 
-Capture::Capture(const app::SettingsHolder& settings, obs::Logger& log)
-    : m_settings(settings), m_log(log) {
-    if (const auto current = settings.get(); !current->capture.dir.empty()) {
-        (void)store_for(current->capture);
+Capture::Capture(const CaptureSettings& initial, obs::Logger& log) : m_log(log) {
+    if (!initial.dir.empty()) {
+        (void)store_for(initial);
     }
 }
 
-void Capture::record(const http::Request& request) {
-    const auto settings = m_settings.get();
-    if (settings->capture.dir.empty() || !worth_capturing(request)) {
+void Capture::record(const http::Request& request, const CaptureSettings& settings) {
+    if (settings.dir.empty()) {
         return;
     }
-    auto store = store_for(settings->capture);
+    auto store = store_for(settings);
     if (!store) {
         return;
     }

@@ -1,11 +1,12 @@
 #pragma once
 // Capture mode in front of the request handler: when the current settings
-// name a capture_dir, every webhook request is written there as received,
-// before it is handled. A SIGHUP that changes capture_dir or its bounds
-// takes effect with the next request. A capture that cannot be written never
-// affects the answer; it is logged when writing starts to fail and when it
-// works again, not for every request.
-#include "app/settings.hpp"
+// name a capture_dir, a request is written there as received, before it is
+// handled (which requests: the caller decides, app::worth_capturing). A
+// SIGHUP that changes capture_dir or its bounds takes effect with the next
+// request. A capture that cannot be written never affects the answer; it is
+// logged when writing starts to fail and when it works again, not for every
+// request.
+#include "capture/capture_format.hpp"
 #include "capture/capture_store.hpp"
 #include "obs/log.hpp"
 
@@ -17,12 +18,13 @@ namespace leadhook::capture {
 
 class Capture {
   public:
-    /// Opens capture_dir now, if set, so that a directory it cannot use is
+    /// Opens the directory now, if one is set, so that one it cannot use is
     /// logged at start rather than at the first webhook.
-    Capture(const app::SettingsHolder& settings, obs::Logger& log);
+    Capture(const CaptureSettings& initial, obs::Logger& log);
 
-    /// Thread-safe; cheap when capture is off.
-    void record(const http::Request& request);
+    /// Writes `request` under the current `settings` (opening another
+    /// directory when they changed). Thread-safe; nothing when capture is off.
+    void record(const http::Request& request, const CaptureSettings& settings);
 
   private:
     /// The store for these settings, opened (or reopened) if they changed;
@@ -30,7 +32,6 @@ class Capture {
     std::shared_ptr<CaptureStore> store_for(const CaptureSettings& wanted);
     void note(bool ok, const std::string& error);
 
-    const app::SettingsHolder& m_settings;
     obs::Logger& m_log;
     std::mutex m_mutex;
     CaptureSettings m_opened_for; ///< guarded by m_mutex, as is m_store

@@ -1,6 +1,5 @@
 #include "capture/capture_format.hpp"
 
-#include "app/router.hpp"
 #include "util/rfc3339.hpp"
 
 #include <string_view>
@@ -71,13 +70,6 @@ std::string capture_file_name(const http::Request& request) {
         }
     }
     return compact_time(request.received_at) + "-" + (id.empty() ? "request" : id) + ".http";
-}
-
-bool worth_capturing(const http::Request& request) {
-    // Unknown paths are kept: a Mailgun webhook pointed at a wrong URL is
-    // exactly what a capture is for.
-    const auto* route = app::find_route(request.path);
-    return route == nullptr || route->kind == app::RouteKind::webhook;
 }
 
 } // namespace leadhook::capture

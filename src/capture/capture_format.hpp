@@ -42,8 +42,4 @@ std::string format_capture(const http::Request& request);
 /// request id is reduced to [A-Za-z0-9._-] and 64 characters.
 std::string capture_file_name(const http::Request& request);
 
-/// Whether capture mode keeps a request: webhook routes and unknown paths,
-/// not the health, readiness, metrics and index routes that monitoring polls.
-bool worth_capturing(const http::Request& request);
-
 } // namespace leadhook::capture

@@ -35,7 +35,8 @@ void Housekeeping::purge_once() {
     try {
         storage::PgMaintenance maintenance(m_options.database_url);
         const auto settings = m_settings.get();
-        const auto plan = app::purge_plan(m_clock.now(), settings->freshness, settings->retention);
+        const auto plan =
+            domain::purge_plan(m_clock.now(), settings->freshness, settings->retention);
         const auto purged = maintenance.purge(plan);
         if (!purged) {
             m_log.write("warn", {{"msg", "housekeeping: purge failed; will try again"},

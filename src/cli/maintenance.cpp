@@ -1,7 +1,7 @@
-#include "app/retention.hpp"
 #include "app/reverify.hpp"
 #include "cli/commands.hpp"
 #include "config/config.hpp"
+#include "domain/retention.hpp"
 #include "storage/pg_event_store.hpp"
 #include "storage/pg_maintenance.hpp"
 
@@ -32,7 +32,7 @@ void print_partitions(const char* what, const std::vector<storage::DroppedPartit
 }
 
 /// One line per kind of data, then one per whole month partition.
-void print_purged(const storage::Purged& purged, const app::PurgePlan& plan, const char* verb) {
+void print_purged(const storage::Purged& purged, const domain::PurgePlan& plan, const char* verb) {
     if (plan.tokens_before) {
         std::printf("purge: %s %lld ledger tokens signed before %s\n", verb, purged.tokens,
                     format_utc(*plan.tokens_before).c_str());
@@ -83,7 +83,8 @@ int purge(const std::optional<std::string>& config_path, bool dry_run) {
         return 2;
     }
     const auto settings = app::settings_from(*config);
-    const auto plan = app::purge_plan(SystemClock().now(), settings.freshness, settings.retention);
+    const auto plan =
+        domain::purge_plan(SystemClock().now(), settings.freshness, settings.retention);
     storage::PgMaintenance maintenance(config->database_url);
     auto purged = maintenance.purge(plan, dry_run);
     if (!purged) {

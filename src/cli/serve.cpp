@@ -214,8 +214,10 @@ fcgi::HandlerFactory handler_factory(app::SettingsHolder& settings, obs::Metrics
     return [&settings, &metrics, &log, &capture, &writer, &shared]() -> fcgi::Handler {
         auto store = std::make_shared<storage::GroupCommitStore>(writer, shared);
         auto app = std::make_shared<app::App>(settings, *store, log, metrics);
-        return [store, app, &capture](const http::Request& request) {
-            capture.record(request);
+        return [store, app, &capture, &settings](const http::Request& request) {
+            if (app::worth_capturing(request.path)) {
+                capture.record(request, settings.get()->capture);
+            }
             return app->handle(request);
         };
     };
@@ -287,7 +289,7 @@ int serve(const std::optional<std::string>& config_path) {
     Running running{config_path, *config, settings, metrics, log, clock, notify, *server, status};
     std::thread signal_thread([&] { handle_signals(signals, running); });
     std::optional<Watchdog> watchdog; // from READY on: start-up has TimeoutStartSec=
-    capture::Capture capture(settings, log);
+    capture::Capture capture(settings.get()->capture, log);
     // Both outlive the workers: the writer's destructor stops the writers
     // once the workers are gone.
     storage::SharedStore shared(std::make_unique<storage::PgEventStore>(config->database_url),

@@ -163,7 +163,7 @@ class BatchTransaction {
                 item.written && item.lead_id ? m_leads.find(*item.lead_id) : m_leads.end();
             const EventRecord& r = *item.record;
             if (lead != m_leads.end() &&
-                app::apply_event(lead->second, r.event, r.event_time, r.received_at)) {
+                domain::apply_event(lead->second, r.event, r.event_time, r.received_at)) {
                 changed.insert(lead->first);
             }
         });
@@ -184,7 +184,7 @@ class BatchTransaction {
     PgConnection& m_conn;
     BatchPlan m_batch;
     bool& m_commit_sent;
-    std::map<std::int64_t, app::LeadState> m_leads;
+    std::map<std::int64_t, domain::LeadState> m_leads;
 };
 
 } // namespace

@@ -131,7 +131,7 @@ PgMaintenance::partitions(const char* sql, const char* table, EpochMicros before
     return out;
 }
 
-Expected<Purged, StoreError> PgMaintenance::purge(const app::PurgePlan& plan, bool dry_run) {
+Expected<Purged, StoreError> PgMaintenance::purge(const domain::PurgePlan& plan, bool dry_run) {
     if (auto error = m_conn.ensure_connected()) {
         return unexpected(*error);
     }
@@ -151,7 +151,8 @@ Expected<Purged, StoreError> PgMaintenance::purge(const app::PurgePlan& plan, bo
     return purged;
 }
 
-Expected<Purged, StoreError> PgMaintenance::purge_locked(const app::PurgePlan& plan, bool dry_run) {
+Expected<Purged, StoreError> PgMaintenance::purge_locked(const domain::PurgePlan& plan,
+                                                         bool dry_run) {
     const auto rows = [&](const char* sql, const char* count_sql, EpochMicros before) {
         return dry_run ? count(count_sql, before) : delete_in_batches(sql, before);
     };

@@ -1,7 +1,7 @@
 #pragma once
 // Housekeeping on its own connection: purging what has outlived its use, and
 // reading the quarantine back for `leadhook reverify`.
-#include "app/retention.hpp"
+#include "domain/retention.hpp"
 #include "storage/pg.hpp"
 #include "storage/quarantine.hpp"
 
@@ -29,14 +29,14 @@ class PgMaintenance final : public QuarantineLog {
   public:
     explicit PgMaintenance(std::string conninfo) : m_conn(std::move(conninfo)) {}
 
-    /// Carries out `plan` (see app::PurgePlan): deletes ledger, quarantine
+    /// Carries out `plan` (see domain::PurgePlan): deletes ledger, quarantine
     /// and payload rows in batches so no statement holds locks for long,
     /// drops payload and event-log months wholly past retention, and makes
     /// this month's and next month's partitions ahead of the writers. One
     /// purge at a time across every process (an advisory lock): a second
     /// returns `skipped`. With dry_run it counts and lists, and changes
     /// nothing.
-    Expected<Purged, StoreError> purge(const app::PurgePlan& plan, bool dry_run = false);
+    Expected<Purged, StoreError> purge(const domain::PurgePlan& plan, bool dry_run = false);
 
     Expected<std::vector<QuarantinedRequest>, StoreError> list(std::int64_t after_id,
                                                                int limit) override;
@@ -47,7 +47,7 @@ class PgMaintenance final : public QuarantineLog {
     Expected<long long, StoreError> count(const char* sql, EpochMicros before);
     Expected<std::vector<DroppedPartition>, StoreError>
     partitions(const char* sql, const char* table, EpochMicros before);
-    Expected<Purged, StoreError> purge_locked(const app::PurgePlan& plan, bool dry_run);
+    Expected<Purged, StoreError> purge_locked(const domain::PurgePlan& plan, bool dry_run);
 
     PgConnection m_conn;
 };

@@ -7,7 +7,7 @@
 
 namespace leadhook::storage {
 
-using app::LeadState;
+using domain::LeadState;
 
 // Timestamps cross the wire as integer microseconds since the epoch, so no
 // precision is lost to floating point or time-zone formatting:

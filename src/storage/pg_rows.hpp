@@ -2,7 +2,7 @@
 // A batch's statements, and the leads and lead_email_events rows as libpq
 // parameters and results: the column lists of those statements and their
 // mapping to LeadState and EventRecord.
-#include "app/lead_state.hpp"
+#include "domain/lead_state.hpp"
 #include "storage/event_store.hpp"
 #include "storage/jsonb_text.hpp"
 #include "storage/pg.hpp"
@@ -47,8 +47,8 @@ std::optional<EpochMicros> micros_at(const PgResult& r, int row, int col);
 /// LeadState; the matched event's i comes after them.
 inline constexpr int lead_columns = 25;
 /// The lead in row `row` of a resolve_and_lock_leads result.
-app::LeadState read_lead(const PgResult& r, int row);
-void write_lead_row(JsonbText& rows, std::int64_t id, const app::LeadState& s);
+domain::LeadState read_lead(const PgResult& r, int row);
+void write_lead_row(JsonbText& rows, std::int64_t id, const domain::LeadState& s);
 /// `index`: the event's place in the batch; the first of two copies of a
 /// Mailgun event is the one written. `token`: as stored (BatchItem::token).
 void write_event_row(JsonbText& rows, int index, std::string_view token, const EventRecord& r,

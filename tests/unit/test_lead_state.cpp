@@ -1,4 +1,4 @@
-#include "app/lead_state.hpp"
+#include "domain/lead_state.hpp"
 #include "support.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -11,8 +11,8 @@
 namespace unit_lead_state {
 
 using namespace leadhook;
-using app::apply_event;
-using app::LeadState;
+using domain::apply_event;
+using domain::LeadState;
 using mailgun::Event;
 using mailgun::EventType;
 

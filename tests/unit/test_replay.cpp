@@ -2,8 +2,8 @@
 // says about tokens, what is quarantined, and reverify. Storage itself is
 // PostgreSQL's job and is tested end to end in tests/integration.
 #include "app/app.hpp"
-#include "app/freshness.hpp"
 #include "app/reverify.hpp"
+#include "domain/freshness.hpp"
 #include "mailgun/signature.hpp"
 #include "support.hpp"
 #include "util/sha256.hpp"
@@ -115,29 +115,31 @@ class FakeQuarantine final : public storage::QuarantineLog {
 BOOST_AUTO_TEST_SUITE(replay)
 
 BOOST_AUTO_TEST_CASE(freshness_window_edges) {
-    const app::FreshnessPolicy policy{.max_age_seconds = 100, .max_future_skew_seconds = 10};
-    using app::Freshness;
-    BOOST_TEST((app::judge_freshness(arrival, arrival, policy) == Freshness::fresh));
-    BOOST_TEST((app::judge_freshness(arrival - 100 * second, arrival, policy) == Freshness::fresh));
+    const domain::FreshnessPolicy policy{.max_age_seconds = 100, .max_future_skew_seconds = 10};
+    using domain::Freshness;
+    BOOST_TEST((domain::judge_freshness(arrival, arrival, policy) == Freshness::fresh));
     BOOST_TEST(
-        (app::judge_freshness(arrival - 100 * second - 1, arrival, policy) == Freshness::stale));
-    BOOST_TEST((app::judge_freshness(arrival + 10 * second, arrival, policy) == Freshness::fresh));
+        (domain::judge_freshness(arrival - 100 * second, arrival, policy) == Freshness::fresh));
     BOOST_TEST(
-        (app::judge_freshness(arrival + 10 * second + 1, arrival, policy) == Freshness::future));
-    BOOST_TEST((app::judge_freshness(std::nullopt, arrival, policy) == Freshness::stale));
-    const app::FreshnessPolicy off{.max_age_seconds = 0, .max_future_skew_seconds = 0};
-    BOOST_TEST((app::judge_freshness(std::nullopt, arrival, off) == Freshness::stale));
-    BOOST_TEST((app::judge_freshness(0, arrival, off) == Freshness::fresh));
+        (domain::judge_freshness(arrival - 100 * second - 1, arrival, policy) == Freshness::stale));
+    BOOST_TEST(
+        (domain::judge_freshness(arrival + 10 * second, arrival, policy) == Freshness::fresh));
+    BOOST_TEST(
+        (domain::judge_freshness(arrival + 10 * second + 1, arrival, policy) == Freshness::future));
+    BOOST_TEST((domain::judge_freshness(std::nullopt, arrival, policy) == Freshness::stale));
+    const domain::FreshnessPolicy off{.max_age_seconds = 0, .max_future_skew_seconds = 0};
+    BOOST_TEST((domain::judge_freshness(std::nullopt, arrival, off) == Freshness::stale));
+    BOOST_TEST((domain::judge_freshness(0, arrival, off) == Freshness::fresh));
 }
 
 BOOST_AUTO_TEST_CASE(the_ledger_outlives_the_window) {
-    const app::FreshnessPolicy policy{.max_age_seconds = 86400, .max_future_skew_seconds = 300};
-    const auto horizon = app::ledger_horizon(arrival, policy);
+    const domain::FreshnessPolicy policy{.max_age_seconds = 86400, .max_future_skew_seconds = 300};
+    const auto horizon = domain::ledger_horizon(arrival, policy);
     BOOST_TEST_REQUIRE(horizon.has_value());
     // Anything purged is refused as stale before the ledger is consulted.
-    BOOST_TEST((app::judge_freshness(*horizon, arrival, policy) == app::Freshness::stale));
+    BOOST_TEST((domain::judge_freshness(*horizon, arrival, policy) == domain::Freshness::stale));
     BOOST_TEST(*horizon <= arrival - 86400 * second);
-    BOOST_TEST(!app::ledger_horizon(arrival, {.max_age_seconds = 0}).has_value());
+    BOOST_TEST(!domain::ledger_horizon(arrival, {.max_age_seconds = 0}).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(fresh_event_reaches_the_store_bound_to_its_body) {

@@ -1,6 +1,6 @@
 // Purge cut-offs: days for the quarantine and payloads, calendar months for
 // the event log, the ledger's horizon from the freshness window.
-#include "app/retention.hpp"
+#include "domain/retention.hpp"
 #include "util/rfc3339.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -12,7 +12,7 @@ namespace unit_retention {
 
 using leadhook::EpochMicros;
 using leadhook::format_rfc3339;
-namespace app = leadhook::app;
+namespace domain = leadhook::domain;
 
 namespace {
 
@@ -23,7 +23,7 @@ EpochMicros at(const std::string& text) {
 }
 
 std::string months_before(const std::string& text, int months) {
-    return format_rfc3339(app::months_before(at(text), months));
+    return format_rfc3339(domain::months_before(at(text), months));
 }
 
 } // namespace
@@ -47,11 +47,12 @@ BOOST_AUTO_TEST_CASE(months_are_calendar_months_clamped_to_the_end_of_a_shorter_
 
 BOOST_AUTO_TEST_CASE(the_plan_counts_days_and_months_back_from_now) {
     const EpochMicros now = at("2026-11-29T07:10:00Z");
-    const app::FreshnessPolicy freshness{.max_age_seconds = 86400, .max_future_skew_seconds = 300};
-    const auto plan = app::purge_plan(
+    const domain::FreshnessPolicy freshness{.max_age_seconds = 86400,
+                                            .max_future_skew_seconds = 300};
+    const auto plan = domain::purge_plan(
         now, freshness, {.quarantine_days = 7, .payload_days = 30, .event_months = 12});
     BOOST_TEST(plan.now == now);
-    BOOST_TEST((plan.tokens_before == app::ledger_horizon(now, freshness)));
+    BOOST_TEST((plan.tokens_before == domain::ledger_horizon(now, freshness)));
     BOOST_TEST_REQUIRE(plan.tokens_before.has_value());
     BOOST_TEST(format_rfc3339(plan.quarantine_before) ==
                format_rfc3339(at("2026-11-22T07:10:00Z")));
@@ -62,7 +63,7 @@ BOOST_AUTO_TEST_CASE(the_plan_counts_days_and_months_back_from_now) {
 
 BOOST_AUTO_TEST_CASE(events_are_kept_for_ever_by_default_and_tokens_when_freshness_is_off) {
     const EpochMicros now = at("2026-11-29T07:10:00Z");
-    const auto plan = app::purge_plan(now, {.max_age_seconds = 0}, app::Retention{});
+    const auto plan = domain::purge_plan(now, {.max_age_seconds = 0}, domain::Retention{});
     BOOST_TEST(!plan.events_before.has_value());
     BOOST_TEST(!plan.tokens_before.has_value());
     BOOST_TEST(format_rfc3339(plan.payloads_before) == format_rfc3339(at("2026-10-30T07:10:00Z")));

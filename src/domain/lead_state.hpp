@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 
-namespace leadhook::app {
+namespace leadhook::domain {
 
 struct LeadState {
     bool delivered = false;
@@ -42,4 +42,4 @@ struct LeadState {
 bool apply_event(LeadState& lead, const mailgun::Event& event, EpochMicros event_time,
                  EpochMicros now);
 
-} // namespace leadhook::app
+} // namespace leadhook::domain

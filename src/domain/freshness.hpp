@@ -8,7 +8,7 @@
 #include <optional>
 #include <string_view>
 
-namespace leadhook::app {
+namespace leadhook::domain {
 
 enum class Freshness { fresh, stale, future };
 
@@ -27,4 +27,4 @@ Freshness judge_freshness(std::optional<EpochMicros> signed_at, EpochMicros now,
 /// nullopt when the check is off, since then no token is ever stale.
 std::optional<EpochMicros> ledger_horizon(EpochMicros now, const FreshnessPolicy& policy);
 
-} // namespace leadhook::app
+} // namespace leadhook::domain

@@ -2,12 +2,12 @@
 // What a purge removes, as cut-off times computed from "now" and the
 // configured retention. Pure, so the calendar arithmetic is tested without a
 // database; storage::PgMaintenance carries the plan out.
-#include "app/freshness.hpp"
+#include "domain/freshness.hpp"
 #include "util/clock.hpp"
 
 #include <optional>
 
-namespace leadhook::app {
+namespace leadhook::domain {
 
 struct Retention {
     int quarantine_days = 30;
@@ -33,4 +33,4 @@ PurgePlan purge_plan(EpochMicros now, const FreshnessPolicy& freshness, const Re
 /// shorter month: 31 March minus one month is 28 or 29 February.
 EpochMicros months_before(EpochMicros t, int months);
 
-} // namespace leadhook::app
+} // namespace leadhook::domain

@@ -1,6 +1,6 @@
-#include "app/freshness.hpp"
+#include "domain/freshness.hpp"
 
-namespace leadhook::app {
+namespace leadhook::domain {
 namespace {
 
 constexpr EpochMicros micros_per_second = 1'000'000;
@@ -34,4 +34,4 @@ std::optional<EpochMicros> ledger_horizon(EpochMicros now, const FreshnessPolicy
     return now - policy.max_age_seconds * micros_per_second - ledger_margin;
 }
 
-} // namespace leadhook::app
+} // namespace leadhook::domain

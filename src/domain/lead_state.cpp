@@ -1,6 +1,6 @@
-#include "app/lead_state.hpp"
+#include "domain/lead_state.hpp"
 
-namespace leadhook::app {
+namespace leadhook::domain {
 namespace {
 
 using mailgun::EventType;
@@ -120,4 +120,4 @@ bool apply_event(LeadState& lead, const mailgun::Event& event, EpochMicros event
     return true;
 }
 
-} // namespace leadhook::app
+} // namespace leadhook::domain

@@ -1,8 +1,8 @@
-#include "app/retention.hpp"
+#include "domain/retention.hpp"
 
 #include <chrono>
 
-namespace leadhook::app {
+namespace leadhook::domain {
 namespace {
 
 constexpr EpochMicros micros_per_day = 86'400'000'000LL;
@@ -35,4 +35,4 @@ PurgePlan purge_plan(EpochMicros now, const FreshnessPolicy& freshness,
     };
 }
 
-} // namespace leadhook::app
+} // namespace leadhook::domain
