@@ -47,7 +47,7 @@ struct Overrides {
 int main(int argc, char** argv) {
     CLI::App cli{"leadhook: Mailgun webhook receiver (FastCGI) that keeps lead state in "
                  "PostgreSQL. Settings come from --config FILE, then LEADHOOK_* variables, "
-                 "then these flags (see README)."};
+                 "then these flags (see docs/operations.md)."};
     cli.require_subcommand(1);
     cli.set_version_flag("--version", std::string("leadhook ") + LEADHOOK_VERSION);
     std::optional<std::string> config_path;
@@ -75,7 +75,8 @@ int main(int argc, char** argv) {
                 "or a curl command that posts it; exit 2 on a usage error");
     const auto run_sign = leadhook::cli::sign_command(*sign);
     for (auto* command : {serve, check, reverify, purge, migrate, report}) {
-        command->add_option("-c,--config", config_path, "TOML config file (see README)")
+        command->add_option("-c,--config", config_path, "TOML config file (see docs/operations.md)")
+            ->envname("LEADHOOK_CONFIG")
             ->check(CLI::ExistingFile);
         overrides.add_to(*command);
     }

@@ -5,6 +5,8 @@
 #                                   (LEADHOOK_PACKAGES, and PKG.. when given)
 #   leadhook_build [DIR] [-DX=Y..]  configure (once, or again when -D args are
 #                                   given) and build with -j$(nproc)
+#   leadhook_build_server [DIR]     build only the leadhook binary (configured
+#                                   without the tests when DIR is new)
 #   leadhook_clang_tidy DIR [JOBS]  clang-tidy (.clang-tidy) over src/**/*.cpp
 #                                   with DIR/compile_commands.json
 #   leadhook_say / leadhook_die     messages prefixed "leadhook:"
@@ -19,15 +21,25 @@ case ":$PATH:" in
   *) PATH="$PATH:/usr/sbin:/sbin" ;;
 esac
 
-# Everything the build, the tests and the dev stack need (Debian 12 names).
+# What building leadhook and serving with the dev stack need (Debian 12
+# names): ./scripts/run installs these and nothing else.
 LEADHOOK_PACKAGES=(
   build-essential cmake pkg-config
-  libfcgi-bin libssl-dev openssl libpq-dev libsystemd-dev systemd # cgi-fcgi: scripts/replay --fcgi
+  libfcgi-bin libssl-dev openssl libpq-dev libsystemd-dev # cgi-fcgi: scripts/replay --fcgi
   postgresql postgresql-contrib
-  libboost-test-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev prometheus-cpp-dev
+  nlohmann-json3-dev libtomlplusplus-dev libcli11-dev prometheus-cpp-dev
   libgoogle-perftools-dev # tcmalloc (libtcmalloc_minimal), leadhook's allocator
-  nginx-light curl python3 clang-format ca-certificates
-  chromium fonts-dejavu-core # render the HTML report in tests and scripts/demo-report
+  nginx-light curl python3 ca-certificates
+)
+# What the tests need on top (./scripts/test): Boost.Test, clang-format for
+# style.clang_format, systemd's tools for the unit tests of deploy/systemd,
+# chromium to render the HTML report (scripts/demo-report too), and the
+# original app's database moved from MySQL (docs/migrating.md).
+# shellcheck disable=SC2034 # used by the scripts that source this file
+LEADHOOK_TEST_PACKAGES=(
+  libboost-test-dev clang-format systemd
+  chromium fonts-dejavu-core
+  python3-sqlalchemy mariadb-server pgloader
 )
 
 # Debian's invoke-rc.d asks this file whether a package may start its service.
@@ -105,6 +117,22 @@ leadhook_build() {
   fi
   leadhook_say "building in $build_dir with -j$jobs"
   cmake --build "$build_dir" -j"$jobs" || leadhook_die "build failed"
+  leadhook_say "build done: $build_dir/src/leadhook"
+}
+
+# The binary alone, for ./scripts/run and the tools around the dev stack: a
+# new build dir is configured without the tests (no Boost.Test needed);
+# ./scripts/test turns them on in the same dir.
+leadhook_build_server() {
+  local build_dir="${1:-$LEADHOOK_ROOT/build}" jobs
+  jobs="$(nproc 2>/dev/null || echo 2)"
+  if [[ ! -f "$build_dir/Makefile" ]]; then
+    leadhook_say "configuring $build_dir (the server only)"
+    cmake -S "$LEADHOOK_ROOT" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLEADHOOK_TESTS=OFF ||
+      leadhook_die "cmake configure failed"
+  fi
+  leadhook_say "building leadhook in $build_dir with -j$jobs"
+  cmake --build "$build_dir" --target leadhook -j"$jobs" || leadhook_die "build failed"
   leadhook_say "build done: $build_dir/src/leadhook"
 }
 
