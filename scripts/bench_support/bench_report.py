@@ -1,4 +1,4 @@
-"""The report scripts/bench writes to docs/benchmarks.md: results, ceilings,
+"""The report scripts/bench writes (build-bench/report.md): results, ceilings,
 CPU per request, a side-by-side comparison, issue 6's targets and the soak,
 from the JSON lines the runs left. Used through bench.py."""
 import json

@@ -52,7 +52,7 @@ struct DailyCount {
     long long count = 0;
 };
 
-/// An address that must not be emailed again (see the README's suppress rule).
+/// An address that must not be emailed again (docs/reports.md, "The suppress list").
 struct SuppressRow {
     std::string email;  ///< lower-cased
     std::string reason; ///< bounced, dropped, rejected, complained, unsubscribed, opted out

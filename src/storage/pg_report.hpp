@@ -26,7 +26,7 @@ Expected<std::vector<report::DailyCount>, StoreError> read_daily(PgConnection& c
 /// One row per lower-cased address that must not be emailed again, from the
 /// leads' flags and the event log together (matched or not), so an address
 /// stays when its events are purged. The row's reason is the earliest on
-/// record; the range applies to that time (`since`). See the README's rule.
+/// record; the range applies to that time (`since`). See docs/reports.md.
 Expected<std::vector<report::SuppressRow>, StoreError>
 read_suppress(PgConnection& conn, const report::Filters& filters);
 

@@ -11,6 +11,7 @@ import html.parser
 import json
 import os
 import re
+import shlex
 import shutil
 import struct
 import subprocess
@@ -21,7 +22,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from replay_support import EVENTS, StackTestCase, webhook  # noqa: E402
-from stack import STACK, TEST_KEY  # noqa: E402
+from stack import REPO, STACK, TEST_KEY  # noqa: E402
 
 DAY = 86400
 
@@ -440,6 +441,40 @@ class ReportTests(ReportCase):
         result = subprocess.run([self.stack.env["LEADHOOK_BIN"], "report", "suppress", "--format",
                                  "csv"], env=env, capture_output=True, timeout=60)
         self.assertEqual((result.returncode, result.stdout), (0, SUPPRESS_CSV), result.stderr)
+
+
+    def test_the_transcripts_in_docs_reports_md_are_this_data_s_output(self):
+        transcripts = docs_transcripts()
+        self.assertGreaterEqual(len(transcripts), 4, "docs/reports.md lost its examples")
+        for command, expected in transcripts:
+            with self.subTest(command=command):
+                args = shlex.split(command)
+                self.assertEqual(args[:2], ["leadhook", "report"])
+                self.assertEqual(self.report(*args[2:]).decode().replace("\r\n", "\n"),
+                                 expected)
+
+
+def docs_transcripts():
+    """[(command, output)] of every `$ leadhook report ...` in the unlabelled
+    code blocks of docs/reports.md, whose output is this seed's."""
+    blocks, block = [], None
+    with open(os.path.join(REPO, "docs", "reports.md")) as f:
+        for line in f:
+            if line.startswith("```"):
+                if block is None:
+                    block = "" if line == "```\n" else False
+                else:
+                    if block:
+                        blocks.append(block)
+                    block = None
+            elif block is not None and block is not False:
+                block += line
+    found = []
+    for block in blocks:
+        for part in re.split(r"^\$ ", block, flags=re.M)[1:]:
+            command, _, output = part.partition("\n")
+            found.append((command, output.rstrip("\n") + "\n"))
+    return found
 
 
 class SuppressAfterPurgeTests(ReportCase):
