@@ -2,10 +2,9 @@
 // per-thread caches, up to 32 MiB across all threads by default. leadhook
 // has a thread per worker (64 by default) besides the writers, and bodies
 // of up to max_body_bytes: under varied traffic the caches fill towards that
-// bound, which alone is issue 6's whole memory budget. The hostile-input
-// catalogue run 5 more times (tests/integration/test_hostile.py) grew
-// leadhook's RSS by 4.5 to 4.8 MiB with the default, 3.2 MiB with 4 MiB of
-// caches and 1.2 to 1.4 MiB with 2 MiB; 20 more times, by 6.9 and 1.7 MiB.
+// bound, which alone is issue 6's whole memory budget. 2 MiB in all keeps
+// integration.hostile's RSS check green at no measurable cost
+// (docs/benchmarks.md has the runs).
 #include "cli/allocator.hpp"
 
 #include <cstddef>

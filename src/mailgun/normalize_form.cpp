@@ -1,7 +1,7 @@
 // Legacy webhooks: form fields, urlencoded or multipart. Mailgun mixes the
 // sender's custom variables in with its own fields; when names collide its
 // own value comes first, except for timestamp, token and signature, where it
-// comes last (see docs/mailgun-webhooks.md, section a).
+// comes last (README.md, "Routes").
 #include "mailgun/normalize.hpp"
 
 #include "body/json.hpp"

@@ -1,11 +1,10 @@
 #pragma once
 // The text of a jsonb parameter (an array of row objects, or of scalars),
-// written straight into one string. Batches used to be built as nlohmann
-// trees, every payload copied once more to make it storable, then
-// serialised; the profile showed it, and this is 1.11x the requests/s side
-// by side (docs/benchmarks-jsonb-text.md). Strings are made storable on the
-// way out instead: each invalid UTF-8 sequence and each NUL becomes U+FFFD
-// (to_storable_utf8's rule), since jsonb rejects both.
+// written straight into one string, with no nlohmann tree per batch and no
+// second copy of each payload (docs/benchmarks.md: "Batch parameters as jsonb
+// text"). Strings are made storable on the way out: each invalid UTF-8
+// sequence and each NUL becomes U+FFFD (to_storable_utf8's rule), since
+// jsonb rejects both.
 #include <nlohmann/json.hpp>
 
 #include <cstdint>

@@ -39,7 +39,7 @@ JSON_ONLY = {"failed": "bounced", "permanent_fail": "bounced", "temporary_fail":
 IP = "203.0.113.9"
 
 # The lead columns an event may change, and what each event type sets
-# (app/lead_state.cpp); anything not listed keeps its default.
+# (domain/lead_state.cpp); anything not listed keeps its default.
 LEAD_COLUMNS = ("followup_email_status", "followup_email_delivered", "followup_email_bounced",
                 "followup_email_opens", "followup_email_clicks", "followup_email_spam",
                 "followup_email_unsub", "followup_email_dropped", "is_optout",

@@ -25,7 +25,7 @@ struct Row {
     const char* label;
 };
 
-// The documented table (outcome.hpp, docs/mailgun-webhooks.md section d).
+// The documented table (outcome.hpp; README.md, "Responses").
 const std::vector<Row> documented{
     {Outcome::stored, 200, "stored"},
     {Outcome::unmatched, 200, "unmatched"},
