@@ -74,6 +74,10 @@ int main(int argc, char** argv) {
         "sign", "Print a correctly signed Mailgun test webhook (any event, json/form/multipart), "
                 "or a curl command that posts it; exit 2 on a usage error");
     const auto run_sign = leadhook::cli::sign_command(*sign);
+    auto* read_capture = cli.add_subcommand(
+        "read-capture", "Read capture files, re-signed with --resign, as JSON lines for "
+                        "scripts/replay; exit 2 on a usage error");
+    const auto run_read_capture = leadhook::cli::read_capture_command(*read_capture);
     for (auto* command : {serve, check, reverify, purge, migrate, report}) {
         command->add_option("-c,--config", config_path, "TOML config file (see docs/operations.md)")
             ->envname("LEADHOOK_CONFIG")
@@ -92,6 +96,9 @@ int main(int argc, char** argv) {
     }
     if (sign->parsed()) {
         return run_sign();
+    }
+    if (read_capture->parsed()) {
+        return run_read_capture();
     }
     if (serve->parsed()) {
         return leadhook::cli::serve(config_path);

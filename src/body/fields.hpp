@@ -16,6 +16,10 @@ struct Field {
     std::string value;                   ///< decoded bytes; empty for file parts
     std::optional<std::string> filename; ///< set for multipart file parts (attachments)
     std::size_t size = 0;                ///< byte size of the value or of the file part
+    /// Where the value is in the body, as sent (before any decoding): for a
+    /// tool that rewrites one value and leaves every other byte alone.
+    std::size_t raw_begin = 0;
+    std::size_t raw_end = 0;
 };
 
 using Fields = std::vector<Field>;

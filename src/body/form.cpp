@@ -63,6 +63,8 @@ Expected<Field, ParseError> decode_pair(std::string_view pair, std::size_t offse
         return unexpected(size.error());
     }
     field.size = *size;
+    field.raw_begin = offset + value_offset;
+    field.raw_end = offset + pair.size();
     return field;
 }
 

@@ -14,6 +14,7 @@ struct Delimiter {
     std::size_t content_end; ///< end of the preceding part: the line break before "--" excluded
     std::size_t next_part;   ///< first byte after the delimiter line
     bool closes;             ///< "--boundary--": no part follows
+    std::size_t dashes;      ///< where its "--boundary" starts
 };
 
 // Only "--boundary" at the start of a line delimits, so a boundary-like string
@@ -44,17 +45,18 @@ class DelimiterFinder {
   private:
     /// `rest` is just past "--boundary"; nullopt when the line is not a delimiter.
     std::optional<Delimiter> classify(std::size_t content_end, std::size_t rest) const {
+        const std::size_t dashes = rest - (m_line_pattern.size() - 1);
         if (m_body.substr(rest, 2) == "--") {
-            return Delimiter{content_end, m_body.size(), true};
+            return Delimiter{content_end, m_body.size(), true, dashes};
         }
         while (rest < m_body.size() && (m_body[rest] == ' ' || m_body[rest] == '\t')) {
             ++rest;
         }
         if (m_body.substr(rest, 1) == "\n") {
-            return Delimiter{content_end, rest + 1, false};
+            return Delimiter{content_end, rest + 1, false, dashes};
         }
         if (m_body.substr(rest, 2) == "\r\n") {
-            return Delimiter{content_end, rest + 2, false};
+            return Delimiter{content_end, rest + 2, false, dashes};
         }
         return std::nullopt;
     }
@@ -136,8 +138,9 @@ Field make_field(const std::string& name, const std::string* filename, std::stri
     return field;
 }
 
-Expected<Field, ParseError> parse_part(std::string_view part, std::size_t number,
-                                       const Limits& limits, ValueFilter keep) {
+/// `part` starts `part_offset` bytes into the body.
+Expected<Field, ParseError> parse_part(std::string_view part, std::size_t part_offset,
+                                       std::size_t number, const Limits& limits, ValueFilter keep) {
     auto sections = split_part(part, number);
     if (!sections) {
         return unexpected(std::move(sections).error());
@@ -161,7 +164,15 @@ Expected<Field, ParseError> parse_part(std::string_view part, std::size_t number
         return unexpected(part_error(number, "field name longer than " +
                                                  std::to_string(limits.max_name_bytes) + " bytes"));
     }
-    return make_field(*name, filename_of(disposition->params), sections->content, keep);
+    Field field = make_field(*name, filename_of(disposition->params), sections->content, keep);
+    // No empty line after the headers: no content, at the part's end.
+    const std::size_t content_at =
+        sections->content.data() == nullptr
+            ? part.size()
+            : static_cast<std::size_t>(sections->content.data() - part.data());
+    field.raw_begin = part_offset + content_at;
+    field.raw_end = field.raw_begin + sections->content.size();
+    return field;
 }
 
 std::optional<ParseError> check_boundary(std::string_view boundary) {
@@ -209,13 +220,25 @@ Expected<Fields, ParseError> parse_multipart(std::string_view body, std::string_
             return unexpected(std::move(*error));
         }
         auto field = parse_part(body.substr(part_start, delimiter->content_end - part_start),
-                                fields.size() + 1, limits, keep);
+                                part_start, fields.size() + 1, limits, keep);
         if (!field) {
             return unexpected(std::move(field).error());
         }
         fields.push_back(std::move(field).value());
     }
     return fields;
+}
+
+std::size_t closing_delimiter(std::string_view body, std::string_view boundary) {
+    if (check_boundary(boundary)) {
+        return std::string_view::npos;
+    }
+    const DelimiterFinder finder(body, boundary);
+    auto delimiter = finder.find(0);
+    while (delimiter && !delimiter->closes) {
+        delimiter = finder.find(delimiter->next_part);
+    }
+    return delimiter ? delimiter->dashes : std::string_view::npos;
 }
 
 } // namespace leadhook::body

@@ -23,4 +23,9 @@ constexpr std::size_t max_boundary_bytes = 70;
 Expected<Fields, ParseError> parse_multipart(std::string_view body, std::string_view boundary,
                                              const Limits& limits = {}, ValueFilter keep = {});
 
+/// Where the closing delimiter line ("--boundary--") that parse_multipart
+/// stops at starts, at its first '-'; npos when there is none. For a tool
+/// that adds a part to a body leadhook accepts.
+std::size_t closing_delimiter(std::string_view body, std::string_view boundary);
+
 } // namespace leadhook::body

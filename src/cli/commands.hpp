@@ -44,4 +44,9 @@ int report(const std::optional<std::string>& config_path, const ReportOptions& o
 /// a curl command posting it. Exit 0, 1 on an output error, 2 on a usage error.
 std::function<int()> sign_command(CLI::App& command);
 
+/// Adds `leadhook read-capture`'s options; the returned function prints one
+/// JSON line per capture file (re-signed with --resign) for scripts/replay.
+/// Exit 0, 1 on an output error, 2 on a usage error.
+std::function<int()> read_capture_command(CLI::App& command);
+
 } // namespace leadhook::cli

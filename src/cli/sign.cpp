@@ -2,6 +2,7 @@
 // Mailgun webhook (devtools/sign_builder.hpp builds it), or with --curl one
 // shell command that posts it.
 #include "cli/commands.hpp"
+#include "cli/signing_key.hpp"
 #include "config/config.hpp"
 #include "devtools/curl_command.hpp"
 #include "devtools/sign_builder.hpp"
@@ -69,30 +70,17 @@ Expected<std::string, std::string> signing_key(const SignOptions& options, Epoch
         }
         return *options.key;
     }
-    std::vector<mailgun::SigningKey> keys;
-    std::string source;
     if (options.key_file) {
-        source = *options.key_file;
-        auto text = config::read_text_file(source);
-        if (!text) {
-            return unexpected(source + ": cannot read the signing key file");
-        }
-        auto parsed = config::parse_key_file(*text, source);
-        if (!parsed) {
-            return unexpected(parsed.error().message);
-        }
-        keys = std::move(parsed).value();
-    } else {
-        auto config = config::load_config(options.config_path, config::process_env());
-        if (!config) {
-            return unexpected(config.error().message + " (or pass --key or --key-file)");
-        }
-        print_warnings(config->warnings);
-        source = options.config_path ? *options.config_path : "the configuration";
-        keys = std::move(config->signing_keys);
+        return first_key_in_file(*options.key_file, now);
     }
-    const mailgun::SigningKey* key = devtools::first_usable_key(keys, now);
+    auto config = config::load_config(options.config_path, config::process_env());
+    if (!config) {
+        return unexpected(config.error().message + " (or pass --key or --key-file)");
+    }
+    print_warnings(config->warnings);
+    const mailgun::SigningKey* key = devtools::first_usable_key(config->signing_keys, now);
     if (!key) {
+        const std::string source = options.config_path ? *options.config_path : "the configuration";
         return unexpected(source + ": no usable signing key (none, or all past their not_after)");
     }
     return key->secret;

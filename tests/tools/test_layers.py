@@ -26,7 +26,7 @@ MAY_INCLUDE = {
     "storage": {"domain", "mailgun", "report", "util"},
     "fcgi": {"body", "http", "obs", "util"},
     "app": {"body", "capture", "config", "domain", "http", "mailgun", "obs", "storage", "util"},
-    "devtools": {"app", "mailgun", "util"},
+    "devtools": {"app", "body", "mailgun", "util"},
     "cli": {"app", "body", "capture", "config", "devtools", "domain", "fcgi", "http", "mailgun",
             "obs", "report", "storage", "util"},
     ".": {"cli"},  # main.cpp
