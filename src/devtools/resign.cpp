@@ -177,6 +177,22 @@ std::size_t insert_at(const BodyKind& kind, std::string_view body) {
                                          : body::closing_delimiter(body, kind.boundary);
 }
 
+/// What must precede a value written at `begin` so that it is the value:
+/// nothing after the '=' of a form pair or the empty line after a part's
+/// headers; the '=' itself for a pair without one; the empty line for a part
+/// whose headers run up to the next delimiter.
+std::string value_section(const BodyKind& kind, std::string_view body, std::size_t begin,
+                          const std::string& eol) {
+    const std::string_view before = body.substr(0, begin);
+    if (kind.kind == BodyFormat::form) {
+        return before.ends_with('=') ? "" : "=";
+    }
+    if (before.ends_with("\n\n") || before.ends_with("\n\r\n")) {
+        return "";
+    }
+    return before.ends_with('\n') ? eol : eol + eol;
+}
+
 /// The edits that put `fresh` into a urlencoded or multipart body.
 Expected<std::vector<Edit>, std::string> form_edits(const BodyKind& kind, std::string_view body,
                                                     const SignedFields& fresh) {
@@ -193,10 +209,9 @@ Expected<std::vector<Edit>, std::string> form_edits(const BodyKind& kind, std::s
         const std::size_t at = last_index(*fields, name);
         if (at != std::string::npos) {
             const auto& field = (*fields)[at];
-            const bool has_equals = kind.kind == BodyFormat::multipart ||
-                                    (field.raw_begin > 0 && body[field.raw_begin - 1] == '=');
             const std::string text = kind.kind == BodyFormat::form ? percent_encoded(value) : value;
-            edits.push_back({field.raw_begin, field.raw_end, has_equals ? text : "=" + text});
+            edits.push_back({field.raw_begin, field.raw_end,
+                             value_section(kind, body, field.raw_begin, eol) + text});
         } else if (kind.kind == BodyFormat::form) {
             const bool joined = missing.empty() && (body.empty() || body.back() == '&');
             missing += (joined ? "" : "&") + std::string(name) + "=" + percent_encoded(value);

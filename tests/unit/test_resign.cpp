@@ -130,6 +130,12 @@ BOOST_AUTO_TEST_CASE(missing_fields_are_added_where_leadhook_reads_them) {
                           Case{"multipart/form-data; boundary=BB", "--BB--\r\n"},
                           Case{"multipart/form-data; boundary=BB", "--BB--\r\nafter\n--BB--\r\n"},
                           Case{"multipart/form-data; boundary=BB",
+                               "--BB\r\nContent-Disposition: form-data; name=\"token\"\r\n"
+                               "X-No-Empty-Line: x\r\n--BB--\r\n"},
+                          Case{"multipart/form-data; boundary=BB",
+                               "--BB\r\nContent-Disposition: form-data; name=\"token\"\r\n"
+                               "X-Ends-With-A-Line-Break: x\r\n\r\n--BB--\r\n"},
+                          Case{"multipart/form-data; boundary=BB",
                                "--BB\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n"
                                "--BB--\r\n"}}) {
         BOOST_TEST_CONTEXT(c.body) {
