@@ -170,10 +170,7 @@ fcgi::ServerOptions server_options(const config::Config& config, obs::Metrics& m
                      .max_param_bytes = config.max_param_bytes,
                      .max_requests = config.threads},
         .reads = {.timeout = std::chrono::seconds(config.read_timeout_seconds),
-                  .min_bytes_per_second = config.min_read_bytes_per_second,
-                  .max_bytes_per_turn = fcgi::ReadPolicy{}.max_bytes_per_turn},
-        .write_timeout = fcgi::ServerOptions{}.write_timeout,
-        .backlog = fcgi::ServerOptions{}.backlog,
+                  .min_bytes_per_second = config.min_read_bytes_per_second},
         .drain_timeout = std::chrono::seconds(config.drain_timeout_seconds),
         .connections = {.accepted = [&metrics] { metrics.count_connection_accepted(); },
                         .idle_now = [&metrics](std::size_t n) { metrics.set_idle_connections(n); },
@@ -215,8 +212,9 @@ fcgi::HandlerFactory handler_factory(app::SettingsHolder& settings, obs::Metrics
         auto store = std::make_shared<storage::GroupCommitStore>(writer, shared);
         auto app = std::make_shared<app::App>(settings, *store, log, metrics);
         return [store, app, &capture, &settings](const http::Request& request) {
-            if (app::worth_capturing(request.path)) {
-                capture.record(request, settings.get()->capture);
+            const auto snapshot = settings.get();
+            if (!snapshot->capture.dir.empty() && app::worth_capturing(request.path)) {
+                capture.record(request, snapshot->capture);
             }
             return app->handle(request);
         };

@@ -60,9 +60,6 @@ class ByteBudget {
         return Hold(this, bytes);
     }
 
-    std::size_t used() const { return m_used.load(std::memory_order_relaxed); }
-    std::size_t limit() const { return m_limit; }
-
   private:
     const std::size_t m_limit;
     std::atomic<std::size_t> m_used{0};

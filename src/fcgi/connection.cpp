@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstring>
 
 namespace leadhook::fcgi {
 
@@ -48,10 +47,6 @@ void FcgiConnection::close_after_peer(SteadyClock::time_point until) {
     (void)::shutdown(m_fd.get(), SHUT_WR); // fails only for a peer already gone
 }
 
-const std::string& FcgiConnection::problem() const {
-    return m_socket_problem.empty() ? m_reader.problem() : m_socket_problem;
-}
-
 FcgiConnection::Step FcgiConnection::advance(SteadyClock::time_point now) {
     if (!m_drain_until) {
         // What was read before (the reader may also have a verdict pending,
@@ -80,8 +75,7 @@ FcgiConnection::Step FcgiConnection::advance(SteadyClock::time_point now) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 return Step::more;
             }
-            m_socket_problem = std::string("read: ") + std::strerror(errno);
-            return Step::close;
+            return Step::close; // ECONNRESET and friends: the peer is gone
         }
         if (got == 0) {
             m_eof = true;
@@ -118,8 +112,12 @@ bool FcgiConnection::send(std::string_view bytes, std::chrono::milliseconds with
             const auto left =
                 std::chrono::ceil<std::chrono::milliseconds>(give_up - SteadyClock::now());
             pollfd writable{.fd = m_fd.get(), .events = POLLOUT, .revents = 0};
-            if (left.count() > 0 && ::poll(&writable, 1, static_cast<int>(left.count())) > 0) {
-                continue;
+            if (left.count() <= 0) {
+                return false;
+            }
+            const int ready = ::poll(&writable, 1, static_cast<int>(left.count()));
+            if (ready > 0 || (ready < 0 && errno == EINTR)) {
+                continue; // writable, or a signal: try again within the time left
             }
         }
         return false; // the peer is gone, or reads nothing

@@ -43,12 +43,10 @@ class FcgiConnection final : public Connection {
 
     /// Feeds the reader what was left over, then what the socket holds (up
     /// to a turn's worth), until the reader has something to say or the
-    /// socket is drained (more). EOF and read errors end in the reader's
-    /// verdict on them; problem() says why a connection must close.
+    /// socket is drained (more). EOF ends in the reader's verdict on it; a
+    /// read error closes.
     Step advance(SteadyClock::time_point now);
     RequestReader& reader() { return m_reader; }
-    /// The reason the connection must close, if the socket gave one.
-    const std::string& problem() const;
 
     /// Writes all of `bytes`; waits at most `within` for a peer that reads
     /// nothing. False when they could not all be written.
@@ -75,7 +73,6 @@ class FcgiConnection final : public Connection {
     ReadPolicy m_policy;
     std::string m_pending; ///< read but not yet consumed (the next request's start)
     bool m_eof = false;
-    std::string m_socket_problem;
     ByteBudget::Hold m_hold;
     std::optional<SteadyClock::time_point> m_drain_until;
     std::optional<SteadyClock::time_point> m_first_byte;

@@ -156,7 +156,7 @@ ConnectionPtr Dispatcher::take(std::chrono::milliseconds wait) {
 }
 
 void Dispatcher::give_back(ConnectionPtr connection) {
-    if (connection && connection->fd() >= 0) {
+    if (connection) {
         wait_for_request(std::move(connection), EPOLL_CTL_MOD);
     }
 }
@@ -216,8 +216,8 @@ void Dispatcher::accept_new() {
     for (int i = 0; i < max_accepts_per_round; ++i) {
         // Non-blocking (accept4 does not pass the listener's O_NONBLOCK on):
         // a worker reads what has arrived and never waits for more.
-        const int fd = ::accept4(m_listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (fd < 0) {
+        UniqueFd fd(::accept4(m_listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+        if (!fd.valid()) {
             if (accept_failed(errno)) {
                 continue;
             }
@@ -229,7 +229,7 @@ void Dispatcher::accept_new() {
         }
         // New connections wait in the epoll set too, so one that connects
         // and sends nothing holds up no worker.
-        if (ConnectionPtr connection = m_make(fd)) {
+        if (ConnectionPtr connection = m_make(std::move(fd))) {
             if (m_events.accepted) {
                 m_events.accepted();
             }

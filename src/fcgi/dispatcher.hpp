@@ -8,8 +8,9 @@
 // (an earlier design poll()ed in a dispatcher thread and queued to the
 // workers: a hand-off and two wake-ups per request). So an idle kept-alive
 // connection costs a descriptor, never a worker thread. The dispatcher
-// thread only accepts. Knows nothing of FastCGI (fcgi_server.cpp speaks
-// it), so it can be tested on plain sockets.
+// thread accepts, and closes the connections past their deadline. Knows
+// nothing of FastCGI (protocol.hpp and connection.hpp speak it), so it can
+// be tested on plain sockets.
 #include "obs/log.hpp"
 #include "util/expected.hpp"
 #include "util/unique_fd.hpp"
@@ -32,7 +33,7 @@ namespace leadhook::fcgi {
 class Connection {
   public:
     virtual ~Connection() = default;
-    /// The descriptor to poll while idle; -1 once the protocol closed it.
+    /// The descriptor to wait on while idle.
     virtual int fd() const = 0;
     /// While it waits for the rest of a request: when to give up on it.
     /// nullopt between requests, when it may wait for ever.
@@ -45,9 +46,9 @@ class Connection {
 };
 using ConnectionPtr = std::unique_ptr<Connection>;
 
-/// Wraps a descriptor accept4() just returned. It owns the descriptor from
-/// the call on: when it returns null it has closed it.
-using ConnectionFactory = std::function<ConnectionPtr(int fd)>;
+/// Wraps a descriptor accept4() just returned; null when it cannot (the
+/// descriptor is then closed with its owner).
+using ConnectionFactory = std::function<ConnectionPtr(UniqueFd fd)>;
 
 /// What the dispatcher reports, for metrics. Either may be empty.
 struct ConnectionEvents {
@@ -72,8 +73,8 @@ class Dispatcher {
     Dispatcher(const Dispatcher&) = delete;
     Dispatcher& operator=(const Dispatcher&) = delete;
 
-    /// The dispatcher thread: accepts until stop(), closing (about once a
-    /// second) the connections whose request is past its deadline; then
+    /// The dispatcher thread: accepts until stop(), closing (at most a
+    /// second late) the connections whose request is past its deadline; then
     /// closes every idle connection, and returns.
     void run();
 
@@ -84,7 +85,7 @@ class Dispatcher {
 
     /// For workers: a connection whose request is answered and that the
     /// peer keeps open, to wait for its next request. Closed instead once
-    /// stopped, or when its fd() is already -1.
+    /// stopped.
     void give_back(ConnectionPtr connection);
 
     /// Stops accepting, ends run() and every take(). Thread-safe, idempotent.

@@ -120,7 +120,9 @@ FcgiServer::FcgiServer(FcgiServer&& other) noexcept
 
 FcgiServer::~FcgiServer() {
     if (m_fd.valid() && !m_from_systemd && m_options.listen.starts_with("unix:")) {
-        ::unlink(m_options.listen.substr(5).c_str()); // after "unix:"
+        // After "unix:". Best effort: a socket file left behind is removed
+        // by the next start's bind anyway.
+        (void)::unlink(m_options.listen.substr(5).c_str());
     }
 }
 
@@ -132,9 +134,10 @@ Expected<FcgiServer, std::string> FcgiServer::open(const ServerOptions& options,
     }
     UniqueFd fd = std::move(socket->fd);
     const ConnectionFactory make = [limits = options.protocol,
-                                    reads = options.reads](int accepted) -> ConnectionPtr {
+                                    reads = options.reads](UniqueFd accepted) -> ConnectionPtr {
+        // nothrow: out of memory, the dispatcher drops this connection and goes on.
         return std::unique_ptr<FcgiConnection>(
-            new (std::nothrow) FcgiConnection(UniqueFd(accepted), limits, reads));
+            new (std::nothrow) FcgiConnection(std::move(accepted), limits, reads));
     };
     auto dispatcher = Dispatcher::create(fd.get(), make, options.connections, log);
     if (!dispatcher) {
@@ -273,7 +276,6 @@ void FcgiServer::admit_body(FcgiConnection& connection) {
 bool FcgiServer::answer(FcgiConnection& connection, const Handler& handle) {
     m_pool->request_started();
     const std::size_t body_bytes = connection.hold().bytes();
-    const bool refused = connection.refusal != Refusal::none;
     bool sent = false;
     bool keep = false;
     {
@@ -302,9 +304,9 @@ bool FcgiServer::answer(FcgiConnection& connection, const Handler& handle) {
     if (!sent) {
         return false;
     }
-    // A refused body was left unread: where the next request would start
-    // is anyone's guess.
-    if (refused || !keep || !connection.reader().reusable()) {
+    // Not reusable after a refused body, which was left unread: where the
+    // next request would start is anyone's guess.
+    if (!keep || !connection.reader().reusable()) {
         connection.close_after_peer(std::chrono::steady_clock::now() + linger);
     }
     return true;

@@ -109,7 +109,7 @@ Expected<UniqueFd, std::string> bind_inet(const std::string& listen, int backlog
         UniqueFd fd(::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol));
         const int on = 1;
         if (!fd.valid() || ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0) {
-            last_error = errno_message("socket");
+            last_error = errno_message(fd.valid() ? "setsockopt" : "socket");
             continue;
         }
         auto bound = listening(std::move(fd), a->ai_addr, a->ai_addrlen, backlog, listen);

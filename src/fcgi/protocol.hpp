@@ -1,10 +1,10 @@
 #pragma once
 // FastCGI 1.0, the responder role, as bytes in and bytes out: the records of
 // one connection read as they arrive, in pieces of any size, and an answer
-// encoded. No I/O. libfcgi reads a request by blocking its thread until the
-// whole of it has come, with no deadline and no bound on its parameters;
-// here a slow peer costs a buffer, never a thread, and every part of a
-// request is bounded before it is kept.
+// encoded. No I/O. A reader that blocks its thread until the whole request
+// has come (as libfcgi's did) lets a slow peer hold a worker; here a slow
+// peer costs a buffer, never a thread, and every part of a request is
+// bounded before it is kept.
 #include <cstddef>
 #include <cstdint>
 #include <string>

@@ -39,7 +39,7 @@ namespace {
 
 class LineConnection final : public fcgi::Connection {
   public:
-    explicit LineConnection(int fd) : m_fd(fd) {}
+    explicit LineConnection(UniqueFd fd) : m_fd(std::move(fd)) {}
     int fd() const override { return m_fd.get(); }
     std::optional<std::chrono::steady_clock::time_point> deadline() const override {
         return m_deadline;
@@ -161,7 +161,8 @@ struct Harness {
             throw std::runtime_error("cannot listen on a unix socket");
         }
         auto made = fcgi::Dispatcher::create(
-            listener.get(), [](int fd) { return std::make_unique<LineConnection>(fd); },
+            listener.get(),
+            [](UniqueFd fd) { return std::make_unique<LineConnection>(std::move(fd)); },
             {.accepted = [this] { ++accepted; },
              .idle_now = [this](std::size_t n) { idle = n; },
              .overdue = [this] { ++overdue; }},
