@@ -30,10 +30,26 @@ std::string compact_time(EpochMicros t) {
     return text;
 }
 
+/// Why the body is not in the capture (the edge did not read it, or not
+/// as declared); empty when it is.
+std::string omitted_because(const http::Request& request) {
+    if (request.body_too_large) {
+        return "larger than max_body_bytes";
+    }
+    if (request.over_budget) {
+        return "not read: max_bytes_in_flight reached";
+    }
+    if (!request.body_error.empty()) {
+        return "not as declared: " + request.body_error;
+    }
+    return {};
+}
+
 } // namespace
 
 std::string format_capture(const http::Request& request) {
-    const bool omitted = request.body_too_large;
+    const std::string omitted_reason = omitted_because(request);
+    const bool omitted = !omitted_reason.empty();
     std::string out;
     out.reserve(request.body.size() + 512);
     out.append(request.method.empty() ? "POST" : header_value(request.method))
@@ -51,7 +67,7 @@ std::string format_capture(const http::Request& request) {
     header(out, "X-Leadhook-Remote-Addr", request.remote_addr);
     header(out, "X-Leadhook-Request-Id", request.request_id);
     if (omitted) {
-        header(out, "X-Leadhook-Body-Omitted", "larger than max_body_bytes");
+        header(out, std::string(body_omitted_header), omitted_reason);
     }
     out.append("\r\n");
     if (!omitted) {

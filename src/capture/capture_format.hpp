@@ -18,6 +18,7 @@
 #include "http/request.hpp"
 
 #include <string>
+#include <string_view>
 
 namespace leadhook::capture {
 
@@ -32,10 +33,15 @@ struct CaptureSettings {
     CaptureLimits limits;
 };
 
+/// Names the reason when a capture holds no body: leadhook did not read it
+/// (too large, or the bytes in flight at their bound), or it did not arrive
+/// as declared.
+constexpr std::string_view body_omitted_header = "X-Leadhook-Body-Omitted";
+
 /// The whole file. Header values lose CR, LF and other control characters
 /// (they cannot be sent back in a header anyway); the body is byte-exact.
-/// A body leadhook did not read (over max_body_bytes) is noted in
-/// X-Leadhook-Body-Omitted, with Content-Length 0.
+/// A body the request does not carry whole is left out: Content-Length 0
+/// and body_omitted_header with the reason.
 std::string format_capture(const http::Request& request);
 
 /// "20261129T073000.123456Z-<request id>.http": sorts by arrival time. The

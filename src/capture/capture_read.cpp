@@ -1,5 +1,7 @@
 #include "capture/capture_read.hpp"
 
+#include "capture/capture_format.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <optional>
@@ -129,7 +131,7 @@ Expected<CapturedRequest, std::string> parse_capture(std::string_view file) {
         return unexpected(std::move(*error));
     }
     for (const auto& [name, value] : request->metadata) {
-        if (name == "x-leadhook-body-omitted") {
+        if (same_ignoring_case(name, body_omitted_header)) {
             return unexpected("the body was not captured (X-Leadhook-Body-Omitted: " + value + ")");
         }
     }

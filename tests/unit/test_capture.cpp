@@ -70,6 +70,23 @@ BOOST_AUTO_TEST_CASE(a_body_over_the_limit_is_noted_not_kept) {
     BOOST_TEST(text.ends_with("X-Leadhook-Body-Omitted: larger than max_body_bytes\r\n\r\n"));
 }
 
+BOOST_AUTO_TEST_CASE(a_body_left_unread_or_cut_off_is_noted_not_kept) {
+    Request unread = json_request();
+    unread.body.clear();
+    unread.over_budget = true;
+    const std::string busy = cap::format_capture(unread);
+    BOOST_TEST(busy.find("Content-Length: 0\r\n") != std::string::npos);
+    BOOST_TEST(
+        busy.ends_with("X-Leadhook-Body-Omitted: not read: max_bytes_in_flight reached\r\n\r\n"));
+
+    Request cut = json_request(); // 7 bytes of a body that said it had more
+    cut.body_error = "request body is 7 bytes but CONTENT_LENGTH says 9";
+    const std::string text = cap::format_capture(cut);
+    BOOST_TEST(text.find("Content-Length: 0\r\n") != std::string::npos);
+    BOOST_TEST(text.ends_with("X-Leadhook-Body-Omitted: not as declared: request body is 7 "
+                              "bytes but CONTENT_LENGTH says 9\r\n\r\n"));
+}
+
 BOOST_AUTO_TEST_CASE(file_names_sort_by_arrival_and_carry_a_safe_request_id) {
     Request r = json_request();
     BOOST_TEST(cap::capture_file_name(r) == "20261129T073000.123456Z-5f0c1e.http");
