@@ -36,18 +36,17 @@ std::optional<Reply> edge_refusal(const http::Request& request) {
 
 Reply App::dispatch(const http::Request& request) const {
     const Route* route = find_route(request.path);
-    if (auto refused = edge_refusal(request)) {
-        if (route) {
-            refused->route = route->name.empty() ? std::string_view("index") : route->name;
-        }
-        return *refused;
-    }
-    if (!route) {
+    std::optional<Reply> reply = edge_refusal(request);
+    if (!reply && !route) {
         return Reply{.outcome = Outcome::not_found, .message = "no such route"};
     }
-    Reply reply = answer(request, *route);
-    reply.route = route->name.empty() ? std::string_view("index") : route->name;
-    return reply;
+    if (!reply) {
+        reply = answer(request, *route);
+    }
+    if (route) {
+        reply->route = route->name.empty() ? std::string_view("index") : route->name;
+    }
+    return *reply;
 }
 
 Reply App::answer(const http::Request& request, const Route& route) const {

@@ -1,7 +1,7 @@
 #pragma once
 // Where the members of a JSON object are, byte for byte. nlohmann gives
 // values, not positions; a tool that rewrites one member and must leave
-// every other byte as it was (scripts/replay's re-signing) needs both. Only
+// every other byte as it was (re-signing, devtools/resign.hpp) needs both. Only
 // for text parse_json() accepted: it finds, it does not validate.
 #include "body/fields.hpp"
 #include "util/expected.hpp"

@@ -50,7 +50,8 @@ struct QuarantineEntry {
     EpochMicros received_at;
 };
 
-/// Per clock hour, across every process sharing the database.
+/// The quarantine's bounds: requests and bytes per clock hour, across every
+/// process sharing the database; and one body's size.
 struct QuarantineCap {
     long long max_requests = 1000;
     long long max_bytes = 64LL << 20;

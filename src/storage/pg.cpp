@@ -27,14 +27,15 @@ std::string_view field(const PGresult* result, int code) {
     return value ? value : "";
 }
 
+/// libpq's notice receiver: a C callback, so nothing may throw out of it.
 void receive_notice(void* /*arg*/, const PGresult* result) {
-    std::string message(field(result, PG_DIAG_MESSAGE_PRIMARY));
-    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
-        message.pop_back();
+    const NoticeHandler& handler = notice_handler();
+    if (!handler) {
+        return; // reset after this connection was made: the notice is dropped
     }
-    notice_handler()(ServerNotice{.severity = field(result, PG_DIAG_SEVERITY_NONLOCALIZED),
-                                  .sqlstate = field(result, PG_DIAG_SQLSTATE),
-                                  .message = message});
+    handler(ServerNotice{.severity = field(result, PG_DIAG_SEVERITY_NONLOCALIZED),
+                         .sqlstate = field(result, PG_DIAG_SQLSTATE),
+                         .message = trimmed(PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY))});
 }
 
 } // namespace
