@@ -99,6 +99,7 @@ std::optional<ParseError> read_header_line(std::string_view line, std::size_t nu
 // delimiter has empty content, which RFC 2046 allows (the body is optional).
 Expected<PartSections, ParseError> split_part(std::string_view part, std::size_t number) {
     PartSections sections;
+    sections.content = part.substr(part.size()); // empty, at the part's end
     std::size_t position = 0;
     while (position < part.size()) {
         const std::size_t line_end = std::min(part.find('\n', position), part.size());
@@ -165,12 +166,8 @@ Expected<Field, ParseError> parse_part(std::string_view part, std::size_t part_o
                                                  std::to_string(limits.max_name_bytes) + " bytes"));
     }
     Field field = make_field(*name, filename_of(disposition->params), sections->content, keep);
-    // No empty line after the headers: no content, at the part's end.
-    const std::size_t content_at =
-        sections->content.data() == nullptr
-            ? part.size()
-            : static_cast<std::size_t>(sections->content.data() - part.data());
-    field.raw_begin = part_offset + content_at;
+    field.raw_begin =
+        part_offset + static_cast<std::size_t>(sections->content.data() - part.data());
     field.raw_end = field.raw_begin + sections->content.size();
     return field;
 }

@@ -7,6 +7,7 @@
 #include "cli/signing_key.hpp"
 #include "config/config.hpp"
 #include "devtools/resign.hpp"
+#include "mailgun/payload.hpp"
 #include "util/hex.hpp"
 
 #include <CLI/CLI.hpp>
@@ -30,7 +31,8 @@ Prints one JSON object per file, in the order given, on its own line:
   {"file", "method", "target", "headers": [[name, value], ...] (without the
    X-Leadhook-* lines), "content_type", "body_hex", "resigned",
    "signed": {"timestamp", "token", "signature"} (what the body sent now
-   carries, as leadhook reads it; null for what it lacks)}
+   carries, as leadhook reads it; null when it has no complete signature or
+   leadhook would refuse the body)}
 or {"file", "error"} for a file that cannot be read or re-signed.
 --resign KEYFILE rewrites only the signature fields (docs/debugging.md,
 "scripts/replay"): the timestamp is the captured one unless --timestamp or
@@ -40,13 +42,15 @@ Exit status: 0 (errors are per file, in the output); 1 if the output cannot
 be written; 2 for a usage error.
 )";
 
-nlohmann::json signed_json(const devtools::SignedFields& fields) {
-    const auto value = [](const std::optional<std::string>& v) {
-        return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
-    };
-    return {{"timestamp", value(fields.timestamp)},
-            {"token", value(fields.token)},
-            {"signature", value(fields.signature)}};
+/// The signature a body carries, as leadhook reads it; null for none.
+nlohmann::json signed_json(std::string_view content_type, std::string_view body) {
+    const auto found = mailgun::read_signature(content_type, body);
+    if (!found || !*found) {
+        return nullptr;
+    }
+    const mailgun::SignatureParams& fields = **found;
+    return {
+        {"timestamp", fields.timestamp}, {"token", fields.token}, {"signature", fields.signature}};
 }
 
 struct Signer {
@@ -71,7 +75,6 @@ nlohmann::json describe(const std::string& path, const std::optional<Signer>& si
     const std::string* content_type = request->header("Content-Type");
     const std::string type = content_type != nullptr ? *content_type : "";
     std::string body = request->body;
-    Expected<devtools::SignedFields, std::string> fields = devtools::SignedFields{};
     if (signer) {
         auto resigned =
             devtools::resign(type, body, signer->key, signer->timestamp, signer->now_seconds);
@@ -80,9 +83,6 @@ nlohmann::json describe(const std::string& path, const std::optional<Signer>& si
             return line;
         }
         body = std::move(resigned->body);
-        fields = resigned->fields;
-    } else if (content_type != nullptr) {
-        fields = devtools::signed_fields(type, body);
     }
     line["method"] = request->method;
     line["target"] = request->target;
@@ -90,18 +90,13 @@ nlohmann::json describe(const std::string& path, const std::optional<Signer>& si
     line["content_type"] = content_type != nullptr ? nlohmann::json(type) : nullptr;
     line["body_hex"] = to_hex(std::string_view(body));
     line["resigned"] = signer.has_value();
-    line["signed"] = fields ? signed_json(*fields) : nullptr;
+    line["signed"] = signed_json(type, body);
     return line;
 }
 
 int usage_error(const std::string& message) {
     std::fprintf(stderr, "leadhook read-capture: %s\n", message.c_str());
     return 2;
-}
-
-bool is_epoch_seconds(const std::string& text) {
-    return !text.empty() && text.size() <= 12 &&
-           text.find_first_not_of("0123456789") == std::string::npos;
 }
 
 int run(const ReadCaptureOptions& options) {
@@ -112,7 +107,7 @@ int run(const ReadCaptureOptions& options) {
         if (!key) {
             return usage_error("--resign " + key.error());
         }
-        if (options.timestamp && !is_epoch_seconds(*options.timestamp)) {
+        if (options.timestamp && !parse_epoch_seconds(*options.timestamp)) {
             return usage_error("--timestamp must be Unix seconds, not '" + *options.timestamp +
                                "'");
         }

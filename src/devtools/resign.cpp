@@ -1,10 +1,9 @@
 #include "devtools/resign.hpp"
 
-#include "body/form.hpp"
 #include "body/json.hpp"
 #include "body/json_spans.hpp"
-#include "body/media_type.hpp"
 #include "body/multipart.hpp"
+#include "devtools/sign_bodies.hpp"
 #include "mailgun/event.hpp"
 #include "mailgun/payload.hpp"
 #include "mailgun/signature.hpp"
@@ -13,7 +12,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <string>
 #include <vector>
 
@@ -23,51 +21,14 @@ namespace {
 constexpr std::array<std::string_view, 3> signed_names{"timestamp", "token", "signature"};
 
 using mailgun::BodyFormat;
+using mailgun::BodyKind;
+using mailgun::SignatureParams;
 
-struct BodyKind {
-    BodyFormat kind;
-    std::string boundary; ///< multipart only
-};
-
-Expected<BodyKind, std::string> body_kind(std::string_view content_type) {
-    if (content_type.empty()) {
-        return unexpected(std::string("cannot re-sign a body without a Content-Type"));
-    }
-    auto media = body::parse_media_type(content_type);
-    if (!media) {
-        return unexpected("malformed Content-Type: " + media.error().message);
-    }
-    if (media->essence == "application/json") {
-        return BodyKind{BodyFormat::json, {}};
-    }
-    if (media->essence == "application/x-www-form-urlencoded") {
-        return BodyKind{BodyFormat::form, {}};
-    }
-    if (media->essence == "multipart/form-data") {
-        const std::string* boundary = media->param("boundary");
-        if (boundary == nullptr) {
-            return unexpected(std::string("multipart Content-Type without a boundary"));
-        }
-        return BodyKind{BodyFormat::multipart, *boundary};
-    }
-    return unexpected("cannot re-sign a " + media->essence + " body");
-}
-
-/// A field of fresh signature fields, which has all three.
-const std::string& fresh_value(const SignedFields& fields, std::string_view name) {
-    return *(name == "timestamp" ? fields.timestamp
-             : name == "token"   ? fields.token
-                                 : fields.signature);
-}
-
-Expected<body::Fields, std::string> form_fields(const BodyKind& kind, std::string_view body) {
-    auto fields = kind.kind == BodyFormat::form
-                      ? body::parse_urlencoded(body, {}, signed_names)
-                      : body::parse_multipart(body, kind.boundary, {}, signed_names);
-    if (!fields) {
-        return unexpected(fields.error().message);
-    }
-    return std::move(fields).value();
+/// One of the three signed fields by its name.
+const std::string& value_of(const SignatureParams& fields, std::string_view name) {
+    return name == "timestamp" ? fields.timestamp
+           : name == "token"   ? fields.token
+                               : fields.signature;
 }
 
 /// Index of the last field named `name` (the one leadhook reads), or npos.
@@ -102,23 +63,9 @@ std::string json_string(const std::string& text) {
     return nlohmann::json(text).dump();
 }
 
-std::string percent_encoded(std::string_view text) {
-    static constexpr char digits[] = "0123456789ABCDEF";
-    std::string out;
-    for (const char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (std::isalnum(byte) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
-            out += c;
-        } else {
-            out += {'%', digits[byte >> 4], digits[byte & 0xf]};
-        }
-    }
-    return out;
-}
-
 /// The edits that put `fresh` into the JSON object `body`.
 Expected<std::vector<Edit>, std::string> json_edits(std::string_view body,
-                                                    const SignedFields& fresh) {
+                                                    const SignatureParams& fresh) {
     auto doc = body::parse_json(body);
     if (!doc) {
         return unexpected("body is not JSON: " + doc.error().message);
@@ -126,9 +73,9 @@ Expected<std::vector<Edit>, std::string> json_edits(std::string_view body,
     if (!doc->is_object()) {
         return unexpected(std::string("JSON body is not an object"));
     }
-    const std::string object = "{\"timestamp\": " + json_string(*fresh.timestamp) +
-                               ", \"token\": " + json_string(*fresh.token) +
-                               ", \"signature\": " + json_string(*fresh.signature) + "}";
+    const std::string object = "{\"timestamp\": " + json_string(fresh.timestamp) +
+                               ", \"token\": " + json_string(fresh.token) +
+                               ", \"signature\": " + json_string(fresh.signature) + "}";
     const std::size_t top = body::skip_json_space(body, 0);
     auto spans = body::object_spans(body, top);
     if (!spans) {
@@ -151,7 +98,7 @@ Expected<std::vector<Edit>, std::string> json_edits(std::string_view body,
     std::string missing;
     bool has_members = !inner->members.empty();
     for (const std::string_view name : signed_names) {
-        const std::string& value = fresh_value(fresh, name);
+        const std::string& value = value_of(fresh, name);
         const auto found = std::find_if(inner->members.begin(), inner->members.end(),
                                         [&](const auto& m) { return m.key == name; });
         if (found != inner->members.end()) {
@@ -173,8 +120,8 @@ Expected<std::vector<Edit>, std::string> json_edits(std::string_view body,
 /// Where missing fields go: at the end of a form; in a multipart body at the
 /// closing delimiter that the parser stops at.
 std::size_t insert_at(const BodyKind& kind, std::string_view body) {
-    return kind.kind == BodyFormat::form ? body.size()
-                                         : body::closing_delimiter(body, kind.boundary);
+    return kind.format == BodyFormat::form ? body.size()
+                                           : body::closing_delimiter(body, kind.boundary);
 }
 
 /// What must precede a value written at `begin` so that it is the value:
@@ -184,7 +131,7 @@ std::size_t insert_at(const BodyKind& kind, std::string_view body) {
 std::string value_section(const BodyKind& kind, std::string_view body, std::size_t begin,
                           const std::string& eol) {
     const std::string_view before = body.substr(0, begin);
-    if (kind.kind == BodyFormat::form) {
+    if (kind.format == BodyFormat::form) {
         return before.ends_with('=') ? "" : "=";
     }
     if (before.ends_with("\n\n") || before.ends_with("\n\r\n")) {
@@ -195,26 +142,27 @@ std::string value_section(const BodyKind& kind, std::string_view body, std::size
 
 /// The edits that put `fresh` into a urlencoded or multipart body.
 Expected<std::vector<Edit>, std::string> form_edits(const BodyKind& kind, std::string_view body,
-                                                    const SignedFields& fresh) {
-    auto fields = form_fields(kind, body);
+                                                    const SignatureParams& fresh) {
+    auto fields = mailgun::parse_fields(kind, body, {}, signed_names);
     if (!fields) {
-        return unexpected(fields.error());
+        return unexpected(fields.error().message);
     }
     const std::string eol = body.find("\r\n") != std::string_view::npos ? "\r\n" : "\n";
     const std::string delimiter = "--" + kind.boundary;
     std::vector<Edit> edits;
     std::string missing;
     for (const std::string_view name : signed_names) {
-        const std::string& value = fresh_value(fresh, name);
+        const std::string& value = value_of(fresh, name);
         const std::size_t at = last_index(*fields, name);
         if (at != std::string::npos) {
             const auto& field = (*fields)[at];
-            const std::string text = kind.kind == BodyFormat::form ? percent_encoded(value) : value;
+            const std::string text =
+                kind.format == BodyFormat::form ? detail::url_encode(value) : value;
             edits.push_back({field.raw_begin, field.raw_end,
                              value_section(kind, body, field.raw_begin, eol) + text});
-        } else if (kind.kind == BodyFormat::form) {
+        } else if (kind.format == BodyFormat::form) {
             const bool joined = missing.empty() && (body.empty() || body.back() == '&');
-            missing += (joined ? "" : "&") + std::string(name) + "=" + percent_encoded(value);
+            missing += (joined ? "" : "&") + std::string(name) + "=" + detail::url_encode(value);
         } else {
             // Just before the closing delimiter: each added part ends with
             // the line break that a delimiter line needs in front of it.
@@ -231,18 +179,6 @@ Expected<std::vector<Edit>, std::string> form_edits(const BodyKind& kind, std::s
 
 } // namespace
 
-Expected<SignedFields, std::string> signed_fields(std::string_view content_type,
-                                                  std::string_view body) {
-    auto params = mailgun::read_signature(content_type, body);
-    if (!params) {
-        return unexpected(params.error().message);
-    }
-    if (!*params) {
-        return SignedFields{};
-    }
-    return SignedFields{(*params)->timestamp, (*params)->token, (*params)->signature};
-}
-
 std::string replay_token(std::string_view key, std::string_view seed, std::string_view timestamp) {
     // mailgun::sign is HMAC-SHA256(key, first + second): the same MAC.
     const std::string message = "leadhook-replay\n" + std::string(seed) + "\n";
@@ -253,26 +189,26 @@ Expected<Resigned, std::string> resign(std::string_view content_type, std::strin
                                        std::string_view key,
                                        const std::optional<std::string>& timestamp,
                                        std::int64_t now_seconds) {
-    auto kind = body_kind(content_type);
-    auto old = signed_fields(content_type, body);
-    if (!kind || !old) {
-        return unexpected(!kind ? kind.error() : old.error());
+    auto kind = mailgun::kind_of(content_type, body);
+    if (!kind) {
+        return unexpected(kind.error().message);
     }
-    SignedFields fresh;
-    const bool captured_timestamp = old->timestamp && !old->timestamp->empty();
-    fresh.timestamp = timestamp            ? *timestamp
-                      : captured_timestamp ? *old->timestamp
-                                           : std::to_string(now_seconds);
-    const std::string seed =
-        old->token && !old->token->empty() ? *old->token : to_hex(sha256(body));
-    fresh.token = replay_token(key, seed, *fresh.timestamp);
-    fresh.signature = mailgun::sign(key, *fresh.timestamp, *fresh.token);
+    auto old = mailgun::read_signature(content_type, body);
+    if (!old) {
+        return unexpected(old.error().message);
+    }
+    SignatureParams fresh;
+    fresh.timestamp = timestamp ? *timestamp
+                      : *old    ? (*old)->timestamp
+                                : std::to_string(now_seconds);
+    fresh.token = replay_token(key, *old ? (*old)->token : to_hex(sha256(body)), fresh.timestamp);
+    fresh.signature = mailgun::sign(key, fresh.timestamp, fresh.token);
     auto edits =
-        kind->kind == BodyFormat::json ? json_edits(body, fresh) : form_edits(*kind, body, fresh);
+        kind->format == BodyFormat::json ? json_edits(body, fresh) : form_edits(*kind, body, fresh);
     if (!edits) {
         return unexpected(edits.error());
     }
-    return Resigned{apply(body, std::move(edits).value()), fresh};
+    return Resigned{apply(body, std::move(edits).value()), std::move(fresh)};
 }
 
 } // namespace leadhook::devtools

@@ -3,6 +3,7 @@
 // only the timestamp, the token and the signature change, every other byte
 // of the body stays. The fields are found by leadhook's own parsers, so a
 // replay reads a body exactly as leadhook will.
+#include "mailgun/payload.hpp"
 #include "util/expected.hpp"
 
 #include <cstdint>
@@ -11,19 +12,6 @@
 #include <string_view>
 
 namespace leadhook::devtools {
-
-/// What a body carries in its signature fields, as leadhook reads them
-/// (mailgun::read_signature): all three, or none when one is missing.
-struct SignedFields {
-    std::optional<std::string> timestamp;
-    std::optional<std::string> token;
-    std::optional<std::string> signature;
-};
-
-/// The signature fields of a body of this Content-Type, or why leadhook
-/// would refuse the body.
-Expected<SignedFields, std::string> signed_fields(std::string_view content_type,
-                                                  std::string_view body);
 
 /// The token a replay signs with: the first 50 hex digits of
 /// HMAC-SHA256(key, "leadhook-replay\n" + seed + "\n" + timestamp), the seed
@@ -34,11 +22,12 @@ std::string replay_token(std::string_view key, std::string_view seed, std::strin
 
 struct Resigned {
     std::string body;
-    SignedFields fields; ///< all three set
+    mailgun::SignatureParams fields; ///< what it is signed with now (no parent-signature)
 };
 
 /// `body` signed with `key` at `timestamp` (nullopt: the captured one, else
-/// `now_seconds`). Fields a body lacks are added.
+/// `now_seconds`), or why leadhook would refuse the body. Fields a body
+/// lacks are added.
 Expected<Resigned, std::string> resign(std::string_view content_type, std::string_view body,
                                        std::string_view key,
                                        const std::optional<std::string>& timestamp,

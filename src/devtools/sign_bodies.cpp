@@ -180,6 +180,8 @@ std::string message_headers(const Resolved& r) {
     return headers.dump();
 }
 
+} // namespace
+
 std::string url_encode(std::string_view text) {
     static constexpr char digits[] = "0123456789ABCDEF";
     std::string out;
@@ -198,8 +200,6 @@ std::string url_encode(std::string_view text) {
     }
     return out;
 }
-
-} // namespace
 
 FailureText failure_text(std::string_view severity, std::string_view reason) {
     if (severity == "temporary") {

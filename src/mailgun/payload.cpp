@@ -73,13 +73,12 @@ std::optional<SignatureParams> form_signature(const body::Fields& fields) {
     return SignatureParams{*timestamp, *token, *signature, {}};
 }
 
-/// The body's format by its Content-Type (and the multipart boundary).
-struct Kind {
-    BodyFormat format = BodyFormat::json;
-    std::string boundary;
-};
+constexpr std::array<std::string_view, 4> signature_names{"timestamp", "token", "signature",
+                                                          "parent-signature"};
 
-Expected<Kind, Unprocessable> kind_of(std::string_view content_type, std::string_view body) {
+} // namespace
+
+Expected<BodyKind, Unprocessable> kind_of(std::string_view content_type, std::string_view body) {
     if (content_type.empty()) {
         return unexpected(Unprocessable{"missing Content-Type"});
     }
@@ -102,30 +101,25 @@ Expected<Kind, Unprocessable> kind_of(std::string_view content_type, std::string
         return unexpected(Unprocessable{"request body is empty"});
     }
     if (media->essence == "application/json") {
-        return Kind{};
+        return BodyKind{};
     }
     if (media->essence == "application/x-www-form-urlencoded") {
-        return Kind{BodyFormat::form, {}};
+        return BodyKind{BodyFormat::form, {}};
     }
     const std::string* boundary = media->param("boundary");
     if (!boundary || boundary->empty()) {
         return unexpected(Unprocessable{"multipart/form-data without a boundary"});
     }
-    return Kind{BodyFormat::multipart, *boundary};
+    return BodyKind{BodyFormat::multipart, *boundary};
 }
 
-Expected<body::Fields, body::ParseError> parse_fields(const Kind& kind, std::string_view body,
+Expected<body::Fields, body::ParseError> parse_fields(const BodyKind& kind, std::string_view body,
                                                       const body::Limits& limits,
-                                                      body::ValueFilter keep = {}) {
+                                                      body::ValueFilter keep) {
     return kind.format == BodyFormat::form
                ? body::parse_urlencoded(body, limits, keep)
                : body::parse_multipart(body, kind.boundary, limits, keep);
 }
-
-constexpr std::array<std::string_view, 4> signature_names{"timestamp", "token", "signature",
-                                                          "parent-signature"};
-
-} // namespace
 
 Expected<Payload, Unprocessable> parse_payload(std::string_view content_type, std::string_view body,
                                                const body::Limits& limits) {

@@ -24,6 +24,23 @@ struct Unprocessable {
     std::string message;
 };
 
+/// A body's format by its Content-Type, and the multipart boundary.
+struct BodyKind {
+    BodyFormat format = BodyFormat::json;
+    std::string boundary;
+};
+
+/// The format of a body of this Content-Type; Unprocessable for a missing,
+/// malformed or unsupported type, an empty body, or multipart without a
+/// boundary.
+Expected<BodyKind, Unprocessable> kind_of(std::string_view content_type, std::string_view body);
+
+/// The fields of a form or multipart body of that kind; with `keep`, only
+/// those names' values are decoded (body::ValueFilter).
+Expected<body::Fields, body::ParseError> parse_fields(const BodyKind& kind, std::string_view body,
+                                                      const body::Limits& limits,
+                                                      body::ValueFilter keep = {});
+
 /// Decodes `body` as its Content-Type says, within `limits` (fields, parts,
 /// name length, JSON depth); every failure, limits included, is Unprocessable.
 Expected<Payload, Unprocessable> parse_payload(std::string_view content_type, std::string_view body,

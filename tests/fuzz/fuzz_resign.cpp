@@ -59,8 +59,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     auto params = mailgun::read_signature(content_type, out->body);
     require(params.has_value() && params->has_value());
-    require((*params)->timestamp == *out->fields.timestamp);
-    require((*params)->token == *out->fields.token);
-    require((*params)->signature == *out->fields.signature);
+    require((*params)->timestamp == out->fields.timestamp);
+    require((*params)->token == out->fields.token);
+    require((*params)->signature == out->fields.signature);
     return 0;
 }

@@ -74,7 +74,7 @@ BOOST_AUTO_TEST_CASE(every_corpus_sample_verifies_with_the_new_key_and_is_otherw
             auto params = mailgun::read_signature(type, out.body);
             BOOST_REQUIRE(params && *params);
             BOOST_TEST((*params)->timestamp == "1700000000");
-            BOOST_TEST((*params)->token == *out.fields.token);
+            BOOST_TEST((*params)->token == out.fields.token);
             BOOST_TEST(mailgun::check_key(**params, key).signature);
             BOOST_TEST(without_signature(type, out.body) == without_signature(type, body));
         }
@@ -84,12 +84,13 @@ BOOST_AUTO_TEST_CASE(every_corpus_sample_verifies_with_the_new_key_and_is_otherw
 BOOST_AUTO_TEST_CASE(only_the_signature_values_change_byte_for_byte) {
     const std::string body = corpus("anymail__delivered.json");
     const auto out = resigned(std::string(json_type), body);
-    const auto old = devtools::signed_fields(json_type, body);
-    BOOST_REQUIRE(old);
+    const auto read = mailgun::read_signature(json_type, body);
+    BOOST_REQUIRE(read && *read);
+    const auto& old = **read;
     std::string expected = body;
-    for (const auto& [from, to] : {std::pair{*old->token, *out.fields.token},
-                                   std::pair{*old->signature, *out.fields.signature},
-                                   std::pair{*old->timestamp, *out.fields.timestamp}}) {
+    for (const auto& [from, to] :
+         {std::pair{old.token, out.fields.token}, std::pair{old.signature, out.fields.signature},
+          std::pair{old.timestamp, out.fields.timestamp}}) {
         const auto at = expected.find(from);
         BOOST_REQUIRE(at != std::string::npos);
         expected.replace(at, from.size(), to);
@@ -101,17 +102,20 @@ BOOST_AUTO_TEST_CASE(the_token_is_derived_so_the_same_inputs_give_the_same_bytes
     const std::string body = corpus("anymail-legacy__delivered.form");
     const auto first = resigned(form_type, body);
     BOOST_TEST(resigned(form_type, body).body == first.body);
-    BOOST_TEST(first.fields.token->size() == 50u);
-    const auto old = devtools::signed_fields(form_type, body);
-    BOOST_TEST(*first.fields.token == devtools::replay_token(key, *old->token, "1700000000"));
-    BOOST_TEST(*resigned(form_type, body, std::string("1700000001")).fields.token !=
-               *first.fields.token);
+    BOOST_TEST(first.fields.token.size() == 50u);
+    const auto old = mailgun::read_signature(form_type, body);
+    BOOST_REQUIRE(old && *old);
+    BOOST_TEST(first.fields.token == devtools::replay_token(key, (*old)->token, "1700000000"));
+    BOOST_TEST(resigned(form_type, body, std::string("1700000001")).fields.token !=
+               first.fields.token);
 }
 
 BOOST_AUTO_TEST_CASE(the_captured_timestamp_is_kept_unless_one_is_given) {
     const std::string body = corpus("symfony__opened.json");
     const auto kept = resigned(json_type, body, std::nullopt);
-    BOOST_TEST(*kept.fields.timestamp == *devtools::signed_fields(json_type, body)->timestamp);
+    const auto old = mailgun::read_signature(json_type, body);
+    BOOST_REQUIRE(old && *old);
+    BOOST_TEST(kept.fields.timestamp == (*old)->timestamp);
 }
 
 BOOST_AUTO_TEST_CASE(missing_fields_are_added_where_leadhook_reads_them) {
