@@ -7,6 +7,7 @@
 #                                   given) and build with -j$(nproc)
 #   leadhook_build_server [DIR]     build only the leadhook binary (configured
 #                                   without the tests when DIR is new)
+#   leadhook_stack_setting DIR KEY  a value of a running stack's DIR/stack.env
 #   leadhook_clang_tidy DIR [JOBS]  clang-tidy (.clang-tidy) over src/**/*.cpp
 #                                   with DIR/compile_commands.json
 #   leadhook_say / leadhook_die     messages prefixed "leadhook:"
@@ -108,32 +109,45 @@ leadhook_install_deps() {
 leadhook_build() {
   local build_dir="${1:-$LEADHOOK_ROOT/build}"
   if (($# > 0)); then shift; fi
-  local jobs
-  jobs="$(nproc 2>/dev/null || echo 2)"
   if [[ ! -f "$build_dir/Makefile" ]] || (($# > 0)); then
-    leadhook_say "configuring $build_dir"
-    cmake -S "$LEADHOOK_ROOT" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" ||
-      leadhook_die "cmake configure failed"
+    leadhook_configure "$build_dir" "$@"
   fi
-  leadhook_say "building in $build_dir with -j$jobs"
-  cmake --build "$build_dir" -j"$jobs" || leadhook_die "build failed"
+  leadhook_compile "$build_dir"
+}
+
+# leadhook_build_server [BUILD_DIR]: the binary alone, for ./scripts/run and
+# the tools around the dev stack. A new build dir is configured without the
+# tests (no Boost.Test needed); ./scripts/test turns them on in the same dir.
+leadhook_build_server() {
+  local build_dir="${1:-$LEADHOOK_ROOT/build}"
+  if [[ ! -f "$build_dir/Makefile" ]]; then
+    leadhook_configure "$build_dir" -DLEADHOOK_TESTS=OFF
+  fi
+  leadhook_compile "$build_dir" leadhook
+}
+
+leadhook_configure() { # BUILD_DIR [CMAKE_ARGS...]
+  local build_dir="$1"
+  shift
+  leadhook_say "configuring $build_dir${*:+ ($*)}"
+  cmake -S "$LEADHOOK_ROOT" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" ||
+    leadhook_die "cmake configure failed"
+}
+
+leadhook_compile() { # BUILD_DIR [TARGET]
+  local build_dir="$1" jobs
+  local -a target=()
+  [[ -z "${2:-}" ]] || target=(--target "$2")
+  jobs="$(nproc 2>/dev/null || echo 2)"
+  leadhook_say "building ${2:-everything} in $build_dir with -j$jobs"
+  cmake --build "$build_dir" "${target[@]}" -j"$jobs" || leadhook_die "build failed"
   leadhook_say "build done: $build_dir/src/leadhook"
 }
 
-# The binary alone, for ./scripts/run and the tools around the dev stack: a
-# new build dir is configured without the tests (no Boost.Test needed);
-# ./scripts/test turns them on in the same dir.
-leadhook_build_server() {
-  local build_dir="${1:-$LEADHOOK_ROOT/build}" jobs
-  jobs="$(nproc 2>/dev/null || echo 2)"
-  if [[ ! -f "$build_dir/Makefile" ]]; then
-    leadhook_say "configuring $build_dir (the server only)"
-    cmake -S "$LEADHOOK_ROOT" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLEADHOOK_TESTS=OFF ||
-      leadhook_die "cmake configure failed"
-  fi
-  leadhook_say "building leadhook in $build_dir with -j$jobs"
-  cmake --build "$build_dir" --target leadhook -j"$jobs" || leadhook_die "build failed"
-  leadhook_say "build done: $build_dir/src/leadhook"
+# leadhook_stack_setting DIR KEY: one value of a stack's DIR/stack.env
+# (scripts/stack writes KEY='value' lines); empty when there is none.
+leadhook_stack_setting() {
+  sed -n "s/^$2='\(.*\)'$/\1/p" "$1/stack.env" 2>/dev/null || true
 }
 
 # leadhook_clang_tidy BUILD_DIR [JOBS]: runs clang-tidy with the repository's

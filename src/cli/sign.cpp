@@ -165,6 +165,7 @@ std::function<int()> sign_command(CLI::App& command) {
                                         "Key file: its first usable entry signs");
     key->excludes(key_file);
     command.add_option("-c,--config", options->config_path, "TOML config file with signing_keys")
+        ->envname("LEADHOOK_CONFIG")
         ->check(CLI::ExistingFile);
     command.add_option("--message-id", r.message_id,
                        "Message id, with or without <>; default a fresh one");

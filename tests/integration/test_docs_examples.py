@@ -69,15 +69,19 @@ def shadow_root(build_dir):
     """A directory that looks like the repository root to the scripts: the
     real top-level entries as symlinks, its own var/ and build/."""
     root = tempfile.mkdtemp(prefix="leadhook-docs-")
-    for name in os.listdir(REPO):
-        if name in ("var", ".git") or name.startswith("build"):
-            continue
-        os.symlink(os.path.join(REPO, name), os.path.join(root, name))
-    os.symlink(build_dir, os.path.join(root, "build"))
-    os.mkdir(os.path.join(root, "var"))
-    # An example enables the repository's commit hook: in a repository of
-    # the copy's own, never the real one's.
-    subprocess.run(["git", "init", "-q", root], check=True)
+    try:
+        for name in os.listdir(REPO):
+            if name in ("var", ".git") or name.startswith("build"):
+                continue
+            os.symlink(os.path.join(REPO, name), os.path.join(root, name))
+        os.symlink(build_dir, os.path.join(root, "build"))
+        os.mkdir(os.path.join(root, "var"))
+        # An example enables the repository's commit hook: in a repository
+        # of the copy's own, never the real one's.
+        subprocess.run(["git", "init", "-q", root], check=True)
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
     return root
 
 
@@ -110,7 +114,8 @@ class DocsExamples(unittest.TestCase):
             if cls.server.poll() is not None:
                 break
             time.sleep(0.2)
-        log = open(cls.run_log.name).read()
+        with open(cls.run_log.name) as f:
+            log = f.read()
         cls.tearDownClass()
         raise RuntimeError("./scripts/run did not print %r:\n%s" % (text, log[-4000:]))
 
