@@ -12,6 +12,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -138,14 +139,18 @@ struct Running {
 
 /// The signal thread: SIGHUP reloads, SIGTERM or SIGINT stops the server.
 void handle_signals(const sigset_t& signals, Running& run) {
+    // Numbered, so that each reload changes STATUS= and whoever sent the
+    // SIGHUP (deploy/systemd/leadhook-reload) can tell when it is done.
+    std::uint64_t reloads = 0;
     for (;;) {
         const int signal = wait_for_signal(signals);
         if (signal == SIGHUP) {
             run.notify.reloading();
             const auto failed =
                 reload(run.config_path, run.config, run.settings, run.metrics, run.log, run.clock);
-            run.notify.reloaded(failed ? run.status + "; last reload failed: " + *failed
-                                       : run.status);
+            const std::string reload_no = "; reload " + std::to_string(++reloads);
+            run.notify.reloaded(failed ? run.status + reload_no + " failed: " + *failed
+                                       : run.status + reload_no + " applied");
             continue;
         }
         run.log.write(

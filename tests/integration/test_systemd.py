@@ -192,14 +192,15 @@ class SystemdTests(unittest.TestCase):
         reloading = notify.wait_for("RELOADING")
         self.assertEqual(reloading["RELOADING"], "1")
         self.assertIn("MONOTONIC_USEC", reloading)
-        self.assertEqual(notify.wait_for("READY")["STATUS"], "serving on unix:%s, 2 workers, 2 writers" % sock)
+        self.assertEqual(notify.wait_for("READY")["STATUS"],
+                         "serving on unix:%s, 2 workers, 2 writers; reload 1 applied" % sock)
 
         with open(keys, "w") as f:
             f.write("# no key left\n")
         proc.send_signal(signal.SIGHUP)
         notify.wait_for("RELOADING")
         failed = notify.wait_for("READY")
-        self.assertIn("; last reload failed: %s: no signing key in the file" % keys,
+        self.assertIn("; reload 2 failed: %s: no signing key in the file" % keys,
                       failed["STATUS"])
         self.assertNotIn(KEY, failed["STATUS"])
 

@@ -40,9 +40,15 @@ grep -q "^ExecStart=$INSTALLED_BIN serve " "$UNITS/leadhook.service" ||
 grep -q "^ExecStart=$INSTALLED_BIN purge " "$UNITS/leadhook-purge.service" ||
   fail "leadhook-purge.service: ExecStart does not run $INSTALLED_BIN purge"
 
+# ExecReload= runs leadhook-reload where `cmake --install` puts it.
+INSTALLED_RELOAD="/usr/local/libexec/leadhook-reload"
+grep -q "^ExecReload=+$INSTALLED_RELOAD %n \$MAINPID$" "$UNITS/leadhook.service" ||
+  fail "leadhook.service: ExecReload does not run +$INSTALLED_RELOAD %n \$MAINPID"
+
 UNIT_FILES=(leadhook.socket leadhook.service leadhook-purge.service leadhook-purge.timer)
 for unit in "${UNIT_FILES[@]}"; do
-  sed "s|$INSTALLED_BIN|$BIN|g" "$UNITS/$unit" >"$TMP/$unit"
+  sed -e "s|$INSTALLED_BIN|$BIN|g" -e "s|$INSTALLED_RELOAD|$UNITS/leadhook-reload|g" \
+    "$UNITS/$unit" >"$TMP/$unit"
 done
 
 # verify prints problems on stderr but exits 0 for some of them (unknown
