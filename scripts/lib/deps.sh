@@ -32,13 +32,20 @@ LEADHOOK_PACKAGES=(
   libgoogle-perftools-dev # tcmalloc (libtcmalloc_minimal), leadhook's allocator
   nginx-light curl python3 ca-certificates
 )
+# What the leadhook binary links at run time: what a server that runs a
+# binary built elsewhere needs (scripts/systemd-test's container has these).
+# shellcheck disable=SC2034 # used by the scripts that source this file
+LEADHOOK_RUNTIME_PACKAGES=(
+  libpq5 libssl3 libsystemd0 libtomlplusplus3 libprometheus-cpp-core1.0 libtcmalloc-minimal4
+)
 # What the tests need on top (./scripts/test): Boost.Test, clang-format for
-# style.clang_format, systemd's tools for the unit tests of deploy/systemd,
+# style.clang_format, systemd's tools for the unit tests of deploy/systemd
+# and, for scripts/systemd-test, debootstrap and systemd-nspawn,
 # chromium to render the HTML report (scripts/demo-report too), and the
 # original app's database moved from MySQL (docs/migrating.md).
 # shellcheck disable=SC2034 # used by the scripts that source this file
 LEADHOOK_TEST_PACKAGES=(
-  libboost-test-dev clang-format systemd
+  libboost-test-dev clang-format systemd debootstrap systemd-container
   chromium fonts-dejavu-core
   python3-sqlalchemy mariadb-server pgloader
 )
