@@ -38,6 +38,9 @@ COVERED_ELSEWHERE = {
         "the quickstart: this test runs ./scripts/run, and CI runs ./scripts/test",
     ("docs/reliability.md", "python3 tests/integration/test_edge_limits.py -v"):
         "integration.edge_limits runs it",
+    ("docs/systemd.md", "./scripts/systemd-test             # as root; last line: systemd: "
+     "checks=14 failed=0"):
+        "systemd.real runs it",
 }
 # Pages whose every ```sh block another test runs as printed.
 PAGES_COVERED_ELSEWHERE = {
