@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The checks of scripts/systemd-test, run by it in the network namespace of
 a container whose PID 1 is systemd and where leadhook is installed as
-docs/operations.md says: nginx's public site on 127.0.0.1:443 and its
+docs/systemd.md says: nginx's public site on 127.0.0.1:443 and its
 operations site on 127.0.0.1:9180 are the container's. Commands inside go
 through nsenter into all of its namespaces.
 
