@@ -135,6 +135,26 @@ def reload_rotates_key(c, client):
     return "old key: %d requests during reload, 0 failed; new key 200 at once" % len(load.acked)
 
 
+@check("a refused reload fails systemctl reload; leadhook keeps serving")
+def refused_reload(c, client):
+    key, good = current_key(c), c.out("cat", KEY_FILE)
+    c.write(KEY_FILE, "# no key left\n")
+    try:
+        refused = c.run("systemctl", "reload", SERVICE, check=False)
+        text = c.show(SERVICE, "StatusText")
+        status, _ = client.webhook(key)
+    finally:
+        c.write(KEY_FILE, good + "\n")
+    expect(refused.returncode != 0, "systemctl reload succeeded with no key in the file")
+    expect(re.search(r"; reload \d+ failed: .*no signing key", text), "status: %r" % text)
+    expect(key not in text, "the status quotes a key")
+    expect(status == 200, "with the old keys kept, a webhook answered %d" % status)
+    c.run("systemctl", "reload", SERVICE)
+    expect(c.show(SERVICE, "StatusText").endswith(" applied"), "the next reload did not apply")
+    return "systemctl reload exit %d, %r; webhooks 200 throughout" % (
+        refused.returncode, text.split("; ", 1)[1])
+
+
 @check("journal priorities: warnings at warning, requests at info")
 def journal_priorities(c, client):
     since, key = time.time() - 1, current_key(c)
