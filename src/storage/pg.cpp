@@ -17,6 +17,15 @@ std::string trimmed(const char* message) {
     return text;
 }
 
+/// libpq's message when the process's uid has no user name. Under systemd's
+/// DynamicUser= that means nss-systemd is missing, which nothing else says.
+std::string with_connect_hint(std::string message) {
+    if (message.find("local user with ID") != std::string::npos) {
+        message += " (hint: a DynamicUser= service needs libnss-systemd; see docs/systemd.md)";
+    }
+    return message;
+}
+
 NoticeHandler& notice_handler() {
     static NoticeHandler handler;
     return handler;
@@ -104,8 +113,9 @@ Expected<PgConnPtr, StoreError> PgConnection::connect() const {
             StoreError{StoreFailure::unavailable, "", "libpq could not allocate a connection"});
     }
     if (PQstatus(conn.get()) != CONNECTION_OK) {
-        return unexpected(StoreError{StoreFailure::unavailable, "",
-                                     "connect: " + trimmed(PQerrorMessage(conn.get()))});
+        return unexpected(
+            StoreError{StoreFailure::unavailable, "",
+                       with_connect_hint("connect: " + trimmed(PQerrorMessage(conn.get())))});
     }
     if (notice_handler()) {
         PQsetNoticeReceiver(conn.get(), receive_notice, nullptr);

@@ -100,6 +100,25 @@ def purge(c, client):
         old, c.show("leadhook-purge.timer", "NextElapseUSecRealtime"))
 
 
+@check("without nss-systemd, webhooks get 503 and the journal says what to install")
+def without_nss_systemd(c, client):
+    since, key = time.time() - 1, current_key(c)
+    c.run("cp", "/etc/nsswitch.conf", "/run/nsswitch.conf.saved")
+    try:
+        c.run("sed", "-i", "s/^passwd:.*/passwd: files/", "/etc/nsswitch.conf")
+        c.run("systemctl", "restart", SERVICE)
+        status, _ = client.webhook(key)
+        log = c.journal(SERVICE, since, "-p", "warning")
+    finally:
+        c.run("cp", "/run/nsswitch.conf.saved", "/etc/nsswitch.conf")
+        c.run("systemctl", "restart", SERVICE)
+    expect(status == 503, "without a name for its uid, a webhook answered %d, not 503" % status)
+    expect("needs libnss-systemd" in log, "the journal does not name libnss-systemd: " + log[-300:])
+    status, _ = client.webhook(key)
+    expect(status == 200, "with nss-systemd back, a webhook answered %d" % status)
+    return "503 (Mailgun retries), the warning names libnss-systemd; 200 once it is back"
+
+
 @check("the watchdog restarts a stopped (SIGSTOP) leadhook")
 def watchdog(c, client):
     watchdog_s = parse_seconds(c.show(SERVICE, "WatchdogUSec"))

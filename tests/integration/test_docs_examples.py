@@ -39,7 +39,7 @@ COVERED_ELSEWHERE = {
     ("docs/reliability.md", "python3 tests/integration/test_edge_limits.py -v"):
         "integration.edge_limits runs it",
     ("docs/systemd.md", "./scripts/systemd-test             # as root; last line: systemd: "
-     "checks=15 failed=0"):
+     "checks=16 failed=0"):
         "systemd.real runs it",
 }
 # Pages whose every ```sh block another test runs as printed.
