@@ -150,7 +150,8 @@ WITH event AS (INSERT INTO lead_email_events (lead_id, event_type, mailgun_event
     'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0', '{{}}', '{{}}',
     md5(random()::text), md5(random()::text) || md5(random()::text), 'json', '/api/v1/wh/mg/events',
     'pgbench')
-  ON CONFLICT (mailgun_event_id, event_time) WHERE mailgun_event_id IS NOT NULL DO NOTHING
+  ON CONFLICT (mailgun_event_id, event_time, event_type) WHERE mailgun_event_id IS NOT NULL
+    DO NOTHING
   RETURNING id, event_time, received_at)
 INSERT INTO lead_email_event_payloads (event_id, event_time, received_at, payload)
   SELECT id, event_time, received_at, '{payload}'::jsonb FROM event;
