@@ -33,6 +33,15 @@ def compare_section(w, meta, rows):
     ratios = [n["rps"] / o["rps"] for o, n in zip(old, new) if o["rps"] > 0]
     med = lambda k, rs: statistics.median([r[k] for r in rs])
     w("")
+    # An error answer is cheap: ratios against a binary that failed (an older
+    # one on a newer schema, say) compare errors with stored webhooks.
+    failing = [(label, sum(r["non2xx"] for r in rs)) for label, rs in
+               (("revision " + meta["compare"].split(" ")[0], old), ("this tree", new))]
+    failing = [f"{label} answered {n} non-2xx" for label, n in failing if n > 0]
+    if failing:
+        w(f"**Not comparable**: {'; '.join(failing)}, so the ratios below weigh error answers "
+          "against stored webhooks. See leadhook's log; an older revision may not fit the schema "
+          "this tree migrated.\n")
     w(f"This tree / revision: requests/s {statistics.median(ratios):.2f}× (pairs: "
       f"{', '.join(f'{x:.2f}' for x in ratios)}); p50 {med('p50_us', new) / med('p50_us', old):.2f}×, "
       f"p99 {med('p99_us', new) / med('p99_us', old):.2f}× (lower is better).\n")

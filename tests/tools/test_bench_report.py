@@ -111,6 +111,16 @@ class CompareTest(unittest.TestCase):
         self.assertIn("| 120 | 200 |", text)
         self.assertIn("requests/s 1.10× (pairs: 1.10, 1.05, 1.15)", text)
         self.assertIn("leadhook 0.80×, PostgreSQL 1.00×", text)
+        self.assertNotIn("Not comparable", text)
+
+    def test_a_side_with_error_answers_is_not_comparable(self):
+        rows = []
+        for _ in range(3):
+            old = load_run("compare", 64, 4000, 30)
+            old["non2xx"] = old["requests"]  # every answer an error
+            rows += [old, load_run("current", 64, 6000, 25)]
+        text = report(rows, dict(META, compare="abc1234 (an older revision)"))
+        self.assertIn("**Not comparable**: revision abc1234 answered 120000 non-2xx", text)
 
 
 class SoakAndRssTest(unittest.TestCase):
