@@ -23,7 +23,8 @@ def compare_section(w, meta, rows):
     w("| binary | requests/s | p50 ms | p99 ms | non-2xx | socket errors | peak RSS MiB "
       "| leadhook CPU µs/request | PostgreSQL CPU µs/request |")
     w("|---|---|---|---|---|---|---|---|---|")
-    for label, rs in (("revision " + meta["compare"].split(" ")[0], old), ("this tree", new)):
+    sides = (("revision " + meta["compare"].split(" ")[0], old), ("this tree", new))
+    for label, rs in sides:
         cost = median_cost(rs)
         cpu = f"{cost['server']:.0f} | {cost['postgres']:.0f}" if cost else "– | –"
         w(f"| {label} | {rng([r['rps'] for r in rs], lambda v: f'{v:.0f}')} "
@@ -35,9 +36,8 @@ def compare_section(w, meta, rows):
     w("")
     # An error answer is cheap: ratios against a binary that failed (an older
     # one on a newer schema, say) compare errors with stored webhooks.
-    failing = [(label, sum(r["non2xx"] for r in rs)) for label, rs in
-               (("revision " + meta["compare"].split(" ")[0], old), ("this tree", new))]
-    failing = [f"{label} answered {n} non-2xx" for label, n in failing if n > 0]
+    errors = [(label, sum(r["non2xx"] for r in rs)) for label, rs in sides]
+    failing = [f"{label} answered {n} non-2xx" for label, n in errors if n > 0]
     if failing:
         w(f"**Not comparable**: {'; '.join(failing)}, so the ratios below weigh error answers "
           "against stored webhooks. See leadhook's log; an older revision may not fit the schema "

@@ -24,7 +24,7 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from stack import json_webhook  # noqa: E402
+from stack import HeldTransaction, json_webhook  # noqa: E402
 
 SERVICE = "leadhook.service"
 KEY_FILE = "/etc/leadhook/signing-key"
@@ -81,13 +81,10 @@ class Container:
 
     def psql_holding(self, sql):
         """A psql session inside that ran BEGIN; sql and holds its locks
-        until its stdin gets COMMIT (see finish())."""
-        proc = subprocess.Popen(self.command("runuser", "-u", "postgres", "--", "psql", "-X", "-q",
-                                             "-d", "leadhook", "-v", "ON_ERROR_STOP=1"),
-                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-        proc.stdin.write("BEGIN; %s;\n" % sql)
-        proc.stdin.flush()
-        return proc
+        until commit()."""
+        return HeldTransaction(None, sql, psql=self.command(
+            "runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-d", "leadhook",
+            "-v", "ON_ERROR_STOP=1"))
 
 
 class Client:

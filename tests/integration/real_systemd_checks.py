@@ -200,9 +200,7 @@ def stop_drains(c, client):
         wait_until("leadhook is stopping", lambda: c.show(SERVICE, "ActiveState") == "deactivating", 10)
         time.sleep(1)  # stopping, with the webhooks still in flight
     finally:
-        holder.stdin.write("COMMIT;\n")
-        holder.stdin.close()
-        holder.wait(timeout=30)
+        holder.commit()
     for t in senders:
         t.join(timeout=60)
     stopper.join(timeout=60)

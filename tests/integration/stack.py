@@ -166,9 +166,11 @@ class HeldTransaction:
     """A psql session that ran `BEGIN; <sql>` and keeps the locks it took
     until commit(): what makes leadhook wait at a chosen point."""
 
-    def __init__(self, db_url, sql):
-        self.process = subprocess.Popen(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", db_url],
-                                        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+    def __init__(self, db_url, sql, psql=None):
+        """`psql`: the command to run instead of psql on db_url (psql
+        elsewhere, e.g. inside a container)."""
+        psql = psql or ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", db_url]
+        self.process = subprocess.Popen(psql, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                         text=True)
         self.process.stdin.write("BEGIN; %s;\n" % sql)
         self.process.stdin.flush()
