@@ -1,8 +1,9 @@
 #include "storage/batch_writer.hpp"
 
+#include "util/one_shot.hpp"
+
 #include <exception>
 #include <optional>
-#include <semaphore>
 
 namespace leadhook::storage {
 
@@ -11,7 +12,7 @@ struct BatchWriter::Waiter {
     const EventRecord* record;
     std::optional<Expected<Recorded, StoreError>> result;
     std::exception_ptr failure;
-    std::binary_semaphore done{0};
+    OneShot done;
 };
 
 BatchWriter::BatchWriter(std::vector<std::unique_ptr<BatchSink>> sinks, BatchWriterOptions options)
@@ -43,7 +44,7 @@ void BatchWriter::stop() {
 }
 
 Expected<Recorded, StoreError> BatchWriter::record(const EventRecord& record) {
-    Waiter waiter{&record, std::nullopt, nullptr};
+    Waiter waiter{&record, std::nullopt, nullptr, {}};
     {
         std::lock_guard lock(m_mutex);
         if (m_stopping) {
@@ -53,7 +54,7 @@ Expected<Recorded, StoreError> BatchWriter::record(const EventRecord& record) {
         m_queue.push_back(&waiter);
     }
     m_wake.notify_one();
-    waiter.done.acquire();
+    waiter.done.wait();
     if (waiter.failure) {
         std::rethrow_exception(waiter.failure);
     }
@@ -115,7 +116,7 @@ void BatchWriter::run(BatchSink& sink) {
             reconnects_seen = reconnects;
         }
         for (Waiter* waiter : batch) {
-            waiter->done.release();
+            waiter->done.set();
         }
     }
 }
