@@ -2,9 +2,13 @@
 
 #include "util/utf8.hpp"
 
+#include <cerrno>
 #include <charconv>
+#include <climits>
 #include <cstdio>
 #include <optional>
+#include <shared_mutex>
+#include <unistd.h>
 
 namespace leadhook::obs {
 namespace {
@@ -64,6 +68,19 @@ void append_value(std::string& out, std::string_view value) {
     out.push_back('"');
 }
 
+void write_all(int fd, std::string_view bytes) {
+    while (!bytes.empty()) {
+        const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return; // nowhere better to report it; the request goes on
+        }
+        bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
 } // namespace
 
 std::string format_logfmt(EpochMicros ts, std::string_view level,
@@ -119,10 +136,24 @@ void Logger::write(std::string_view level, std::initializer_list<LogField> field
     if (m_prefix == LinePrefix::syslog_priority) {
         line.insert(0, syslog_priority_prefix(level));
     }
-    std::lock_guard lock(m_mutex);
     // A failed log write has nowhere better to be reported; the request goes on.
-    (void)std::fwrite(line.data(), 1, line.size(), m_out);
-    (void)std::fflush(m_out);
+    if (m_fd < 0) {
+        std::lock_guard lock(m_mutex);
+        (void)std::fwrite(line.data(), 1, line.size(), m_out);
+        (void)std::fflush(m_out);
+        return;
+    }
+    // One write(2) of at most PIPE_BUF bytes is never interleaved with
+    // another, on a pipe, a unix stream socket (journald) or a file alike, so
+    // request lines share the lock and 64 workers do not queue on it. A
+    // longer line may take several writes: it holds the lock alone.
+    if (line.size() <= PIPE_BUF) {
+        std::shared_lock lock(m_mutex);
+        write_all(m_fd, line);
+    } else {
+        std::lock_guard lock(m_mutex);
+        write_all(m_fd, line);
+    }
 }
 
 } // namespace leadhook::obs

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <initializer_list>
-#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 
@@ -39,8 +39,10 @@ bool is_journal_stream(std::string_view journal_stream, std::uint64_t device, st
 
 class Logger {
   public:
+    /// `out` is unbuffered (stderr) or flushed: lines go to its descriptor
+    /// directly, when it has one.
     Logger(std::FILE* out, const Clock& clock, LinePrefix prefix = LinePrefix::none)
-        : m_out(out), m_clock(clock), m_prefix(prefix) {}
+        : m_out(out), m_fd(::fileno(out)), m_clock(clock), m_prefix(prefix) {}
 
     void write(std::string_view level, std::initializer_list<LogField> fields);
     void info(std::string_view msg) { write("info", {{"msg", std::string(msg)}}); }
@@ -49,9 +51,12 @@ class Logger {
 
   private:
     std::FILE* m_out;
+    int m_fd; ///< -1 for a stream with no descriptor (a memory stream)
     const Clock& m_clock;
     LinePrefix m_prefix;
-    std::mutex m_mutex; ///< whole lines only, even from many workers
+    /// Whole lines, even from many workers: shared by lines of one atomic
+    /// write, held alone by longer ones and by a stream with no descriptor.
+    std::shared_mutex m_mutex;
 };
 
 } // namespace leadhook::obs

@@ -138,34 +138,59 @@ BOOST_AUTO_TEST_CASE(logger_writes_whole_lines_with_the_clock_time) {
     BOOST_TEST(out.text().back() == '\n');
 }
 
-BOOST_AUTO_TEST_CASE(concurrent_writers_never_interleave) {
+/// Four threads log 250 lines each, some longer than one atomic write
+/// (PIPE_BUF), to `out`; `text` returns what arrived. Every line must be whole.
+template <typename Text> void check_lines_never_interleave(std::FILE* out, Text text) {
     FixedClock clock{t0};
-    test::CapturedOutput out;
-    obs::Logger logger(out.file(), clock);
+    obs::Logger logger(out, clock);
     constexpr int threads = 4;
     constexpr int per_thread = 250;
+    const auto pad_length = [](int i) { return i % 10 == 0 ? 5000 : 200; };
     {
         std::vector<std::jthread> workers;
         for (int t = 0; t < threads; ++t) {
-            workers.emplace_back([&logger, t] {
-                const std::string padding(200, static_cast<char>('a' + t));
+            workers.emplace_back([&logger, &pad_length, t] {
                 for (int i = 0; i < per_thread; ++i) {
+                    const std::string padding(pad_length(i), static_cast<char>('a' + t));
                     logger.write("info", {{"worker", std::to_string(t)}, {"pad", padding}});
                 }
             });
         }
     }
-    const auto lines = test::lines_of(out.text());
+    const auto lines = test::lines_of(text());
     BOOST_TEST_REQUIRE(lines.size() == static_cast<std::size_t>(threads * per_thread));
     for (const auto& line : lines) {
         const auto worker = line.find("worker=");
         BOOST_TEST_REQUIRE(worker != std::string::npos);
         const char t = line[worker + 7];
+        const auto pad = line.size() - line.find(" pad=") - 5;
+        BOOST_TEST_REQUIRE((pad == 200 || pad == 5000));
         const std::string expected =
             "ts=2026-11-29T01:02:03.000004Z level=info worker=" + std::string(1, t) +
-            " pad=" + std::string(200, static_cast<char>('a' + (t - '0')));
+            " pad=" + std::string(pad, static_cast<char>('a' + (t - '0')));
         BOOST_TEST_REQUIRE(line == expected);
     }
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_writers_never_interleave_in_a_memory_stream) {
+    test::CapturedOutput out;
+    check_lines_never_interleave(out.file(), [&] { return out.text(); });
+}
+
+// A file descriptor, as stderr is: short lines skip the lock.
+BOOST_AUTO_TEST_CASE(concurrent_writers_never_interleave_in_a_file) {
+    std::FILE* file = std::tmpfile();
+    BOOST_TEST_REQUIRE(file != nullptr);
+    check_lines_never_interleave(file, [&] {
+        std::string text;
+        std::rewind(file);
+        char buffer[4096];
+        for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, file)) > 0;) {
+            text.append(buffer, n);
+        }
+        return text;
+    });
+    BOOST_TEST(std::fclose(file) == 0);
 }
 
 BOOST_AUTO_TEST_CASE(priority_prefixes_follow_the_syslog_levels) {
