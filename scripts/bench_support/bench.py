@@ -4,7 +4,9 @@
   bench.py free-port                      print a free TCP port on 127.0.0.1 below 32768
   bench.py gen --key K --leads N --count C --threads T --out DIR --seq S
                                           write C unique signed JSON bodies, one a line,
-                                          split into DIR/bodies.1 .. DIR/bodies.T
+                                          split into DIR/bodies.1 .. DIR/bodies.T;
+                                          --form-delivered: legacy urlencoded delivered
+                                          bodies instead, for leadhook and the original app
   bench.py pgbench-script --leads N --out FILE
                                           the per-event write as a pgbench script
   bench.py report --results FILE --meta FILE --out MD
@@ -29,6 +31,7 @@ def main():
     g.add_argument("--threads", type=int, required=True)
     g.add_argument("--out", required=True)
     g.add_argument("--seq", type=int, default=0)
+    g.add_argument("--form-delivered", action="store_true")
     s = sub.add_parser("pgbench-script")
     s.add_argument("--leads", type=int, required=True)
     r = sub.add_parser("report")

@@ -1,6 +1,8 @@
 """The load scripts/bench posts: unique signed JSON webhooks for seeded leads,
-in the event mix of a follow-up campaign, and the same per-event write as a
-pgbench script (its ceiling). Used through bench.py."""
+in the event mix of a follow-up campaign; legacy urlencoded `delivered`
+bodies that leadhook and the original Flask app (../shared/peers/flask-seed)
+both take; and the same per-event write as a pgbench script (its ceiling).
+Used through bench.py."""
 import base64
 import hashlib
 import hmac
@@ -10,6 +12,7 @@ import random
 import socket
 import sys
 import time
+import urllib.parse
 
 # Share of each event type (percent): mostly opens and clicks.
 MIX = [
@@ -89,6 +92,28 @@ def event_data(kind, lead, event_id, ts, rnd):
     return base
 
 
+# The original app's leads (its schema.sql seeds leadN@example.com); leadhook
+# finds its own lead N by the Message-Id, so one body fits both.
+PEER_RECIPIENT = "lead{}@example.com"
+
+
+def form_delivered(key, lead, now, token):
+    """A legacy `delivered` post (application/x-www-form-urlencoded) as Mailgun
+    sent one: its fields, message-headers as a JSON string, then timestamp,
+    token and signature last, signed HMAC-SHA256(key, timestamp + token)."""
+    rcpt = PEER_RECIPIENT.format(lead)
+    mid = f"<{message_id(lead)}>"
+    sid = base64.b64encode(f'["{lead}", "{rcpt}", "b3n"]'.encode()).decode()
+    headers = [["Sender", "sales@leadhook.test"], ["X-Mailgun-Sid", sid], ["Message-Id", mid],
+               ["To", rcpt], ["From", "Leadhook Sales <sales@leadhook.test>"],
+               ["Subject", "Following up on your enquiry"], ["Mime-Version", "1.0"]]
+    sig = hmac.new(key, f"{now}{token}".encode(), hashlib.sha256).hexdigest()
+    fields = [("event", "delivered"), ("recipient", rcpt), ("domain", "leadhook.test"),
+              ("message-headers", json.dumps(headers)), ("X-Mailgun-Sid", sid), ("Message-Id", mid),
+              ("body-plain", ""), ("timestamp", str(now)), ("token", token), ("signature", sig)]
+    return urllib.parse.urlencode(fields)
+
+
 def cmd_free_port(_):
     for _ in range(200):
         port = random.randrange(20000, 32000)
@@ -110,11 +135,16 @@ def cmd_gen(a):
     now = int(time.time())
     files = [open(os.path.join(a.out, f"bodies.{t + 1}"), "w") for t in range(a.threads)]
     counts = {}
+    if a.form_delivered:
+        kinds = ["delivered"]
     for i in range(a.count):
         kind = kinds[rnd.randrange(len(kinds))]
         counts[kind] = counts.get(kind, 0) + 1
         lead = rnd.randrange(1, a.leads + 1)
         token = os.urandom(25).hex()
+        if a.form_delivered:
+            files[i % a.threads].write(form_delivered(key, lead, now, token) + "\n")
+            continue
         event_id = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
         # events in the last hour (microsecond precision), signed now
         ts = round(now - rnd.random() * 3600, 6)

@@ -1,11 +1,13 @@
 """The report scripts/bench writes (build-bench/report.md): results, ceilings,
-CPU per request, a side-by-side comparison, issue 6's targets and the soak,
-from the JSON lines the runs left. Used through bench.py."""
+CPU per request, a side-by-side comparison, the original Flask app side by
+side, the targets and the soak, from the JSON lines the runs left. Used
+through bench.py."""
 import json
 import statistics
 import sys
 
 from bench_format import fmt_ms, rng
+from bench_peer import peer_pairs, peer_section
 from bench_targets import TARGET_CONNECTIONS, TARGET_RPS, soak_section, targets_section
 from cpu_budget import cpu_section, median_cost
 
@@ -157,8 +159,10 @@ def cmd_report(a):
         ceilings_section(w, meta, runs, nginx, pgb, hmac_runs, db_runs, conns)
     cpu_section(w, meta, runs, hmac_runs, conns, TARGET_RPS, TARGET_CONNECTIONS)
     compare_section(w, meta, rows)
+    pairs = peer_pairs(rows)
+    peer_section(w, meta, pairs)
     if not meta.get("soak_only"):
-        targets_section(w, meta, runs, hmac_runs, idle, soak, db_runs, conns)
+        targets_section(w, meta, runs, hmac_runs, idle, soak, db_runs, conns, pairs)
     if soak:
         soak_section(w, soak)
     w("## Correctness under load\n")
