@@ -130,39 +130,45 @@ def cmd_report(a):
     w("")
     w("## Method\n")
     w(meta["method"] + "\n")
-    w("## Results\n")
-    w(f"Median of {meta['runs']} run(s) of {meta['duration']} s each; min–max in parentheses.\n")
-    w("| connections | requests/s | p50 ms | p99 ms | non-2xx | socket errors | events/request "
-      "| rows/request | peak RSS MiB | pool exhausted |")
-    w("|---|---|---|---|---|---|---|---|---|---|")
-    table_lines = []
-    for c in conns:
-        rs = [r for r in runs if r["connections"] == c]
-        line = (f"| {c} | {rng([r['rps'] for r in rs], lambda v: f'{v:.0f}')} "
-                f"| {rng([r['p50_us'] for r in rs], fmt_ms)} "
-                f"| {rng([r['p99_us'] for r in rs], fmt_ms)} "
-                f"| {sum(r['non2xx'] for r in rs)} "
-                f"| {sum(r['socket_errors'] for r in rs)} "
-                f"| {rng([r['events_per_request'] for r in rs], lambda v: f'{v:.3f}')} "
-                f"| {rng([r['rows_per_request'] for r in rs], lambda v: f'{v:.2f}')} "
-                f"| {max(r['peak_rss_kib'] for r in rs) / 1024:.1f} "
-                f"| {sum(r['exhausted'] for r in rs)} |")
-        w(line)
-        table_lines.append(line)
-    w("")
-    w("events/request: `lead_email_events` rows added / bodies posted (including the few still in flight "
-      "when wrk stopped, so at most 1); rows/request also counts "
-      "`lead_email_event_payloads` and `webhook_tokens` rows (the `leads` UPDATE is not counted). "
-      "peak RSS: highest VmRSS of the leadhook process sampled every 0.5 s during the runs "
-      f"(VmHWM at the end: {meta.get('vmhwm_kib', 0) / 1024:.1f} MiB).\n")
+    if meta.get("pairs_only"):
+        w("Only the side-by-side pairs ran (`--pairs-only`): no runs of this tree alone, no idle run, "
+          "no ceilings, no targets.\n")
+    else:
+        w("## Results\n")
+        w(f"Median of {meta['runs']} run(s) of {meta['duration']} s each; min–max in parentheses.\n")
+        w("| connections | requests/s | p50 ms | p99 ms | non-2xx | socket errors | events/request "
+          "| rows/request | peak RSS MiB | pool exhausted |")
+        w("|---|---|---|---|---|---|---|---|---|---|")
+        table_lines = []
+        for c in conns:
+            rs = [r for r in runs if r["connections"] == c]
+            line = (f"| {c} | {rng([r['rps'] for r in rs], lambda v: f'{v:.0f}')} "
+                    f"| {rng([r['p50_us'] for r in rs], fmt_ms)} "
+                    f"| {rng([r['p99_us'] for r in rs], fmt_ms)} "
+                    f"| {sum(r['non2xx'] for r in rs)} "
+                    f"| {sum(r['socket_errors'] for r in rs)} "
+                    f"| {rng([r['events_per_request'] for r in rs], lambda v: f'{v:.3f}')} "
+                    f"| {rng([r['rows_per_request'] for r in rs], lambda v: f'{v:.2f}')} "
+                    f"| {max(r['peak_rss_kib'] for r in rs) / 1024:.1f} "
+                    f"| {sum(r['exhausted'] for r in rs)} |")
+            w(line)
+            table_lines.append(line)
+        w("")
+        w("events/request: `lead_email_events` rows added / bodies posted (including the few still in flight "
+          "when wrk stopped, so at most 1); rows/request also counts "
+          "`lead_email_event_payloads` and `webhook_tokens` rows (the `leads` UPDATE is not counted). "
+          "peak RSS: highest VmRSS of the leadhook process sampled every 0.5 s during the runs "
+          f"(VmHWM at the end: {meta.get('vmhwm_kib', 0) / 1024:.1f} MiB).\n")
     if nginx or pgb or hmac_runs or db_runs:
         ceilings_section(w, meta, runs, nginx, pgb, hmac_runs, db_runs, conns)
-    cpu_section(w, meta, runs, hmac_runs, conns, TARGET_RPS, TARGET_CONNECTIONS)
+    if runs or hmac_runs:
+        cpu_section(w, meta, runs, hmac_runs, conns, TARGET_RPS, TARGET_CONNECTIONS)
     compare_section(w, meta, rows)
     pairs = peer_pairs(rows)
     peer_section(w, meta, pairs)
-    if not meta.get("soak_only"):
-        targets_section(w, meta, runs, hmac_runs, idle, soak, db_runs, conns, pairs)
+    if not meta.get("soak_only") and not meta.get("pairs_only"):
+        targets_section(w, meta, runs, hmac_runs, idle, soak, db_runs, conns, pairs,
+                        meta.get("first_series"), [r for r in rows if r["kind"] == "first"])
     if soak:
         soak_section(w, soak)
     w("## Correctness under load\n")
