@@ -46,8 +46,8 @@ def peer_section(w, meta, pairs):
       "in leadhook's), at `/api/v1/wh/mg/lead/email/delivered`, the only kind the app takes. "
       f"{len(pairs)} alternating pair(s) of {peer[0]['seconds']} s at {PEER_CONNECTIONS} connections "
       "(the original app first in odd pairs, leadhook first in even ones) after a 3 s warm-up of the app, "
-      "fresh bodies each run. leadhook's tables already hold the events of the runs before; the app's "
-      "start empty. Median, min–max in parentheses. The app answers 202 once committed, leadhook 200. "
+      "fresh bodies each run, before the other load runs: leadhook's tables hold only the events of the "
+      "first seconds (in a full run) and of the pairs before, the app's those of its pairs before. Median, min–max in parentheses. The app answers 202 once committed, leadhook 200. "
       "CPU per request is measured as for the CPU per request section; the server is gunicorn's master "
       "and workers, or leadhook, and nginx each one's own.\n")
     w("| server | requests/s | p50 ms | p99 ms | 2xx | non-2xx | socket errors | events/request "
