@@ -112,6 +112,14 @@ class TargetsTest(unittest.TestCase):
         meta = dict(META, first_series=series([5000, 7000, 7100, 7000]))
         self.assertEqual(verdict(report(steady + [first], meta), "from the first second"),
                          "**not met**")
+        # A 30 s run is its own steady state: seconds 21-30, whatever the load runs did.
+        first = load_run("first", 64, 6000, 20, seconds=30)
+        slow_start = [5000] * 10 + [6000] * 20
+        text = report(steady + [first], dict(META, first_series=series(slow_start + [6000])))
+        self.assertEqual(verdict(text, "from the first second"), "**not met**")
+        self.assertIn("of the same run's seconds 21–30 (6,000/s)", text)
+        text = report(steady + [first], dict(META, first_series=series([5800] * 10 + [6000] * 21)))
+        self.assertEqual(verdict(text, "from the first second"), "**met**")
 
     def test_memory_ceiling_and_flatness_from_the_soak(self):
         series = [[t, 20480 if t < 30 else 25600] for t in range(0, 305, 5)]
