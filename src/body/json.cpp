@@ -97,6 +97,8 @@ class MemberScan {
         return std::nullopt;
     }
     bool top_is_object() const { return m_top_is_object; }
+    /// The target object was read whole and the scan stopped there.
+    bool complete() const { return m_complete; }
     std::optional<Members> take() { return std::move(m_members); }
 
   private:
@@ -109,8 +111,10 @@ class MemberScan {
     }
     bool close() {
         --m_depth;
-        if (m_depth == 1) {
+        if (m_depth == 1 && m_in_target) {
             m_in_target = false;
+            m_complete = true;
+            return false; // the object is read: the rest is parse_json's
         }
         return true;
     }
@@ -123,6 +127,7 @@ class MemberScan {
     std::string m_member;
     std::optional<Members> m_members;
     bool m_in_target = false;
+    bool m_complete = false;
     bool m_repeated = false;
     bool m_out_of_range = false;
 };
@@ -205,7 +210,7 @@ Expected<std::optional<Members>, ParseError> scan_json_object(std::string_view t
             ParseError{"JSON nested deeper than " + std::to_string(max_depth) + " levels"});
     }
     MemberScan scan(key, wanted);
-    if (!nlohmann::json::sax_parse(text, &scan)) {
+    if (!nlohmann::json::sax_parse(text, &scan) && !scan.complete()) {
         if (auto error = scan.error()) {
             return unexpected(std::move(*error));
         }

@@ -27,10 +27,13 @@ Expected<nlohmann::json, ParseError> parse_json(std::string_view text,
 
 /// The members of the object that the top-level object holds under `key`:
 /// those named in `wanted` whose value is a string (as it is) or a whole
-/// number (its digits). Read in one pass that builds no tree, so that an
-/// unverified body costs no more than itself. nullopt when there is no such
-/// object. Refuses what parse_json refuses for syntax and depth, a
-/// top-level value that is not an object, and `key` repeated at the top.
+/// number (its digits). Read in one pass that builds no tree and stops at
+/// the end of that object, so that an unverified body costs no more than
+/// the text up to its signature (Mailgun puts it first). nullopt when there
+/// is no such object. Refuses nesting past `max_depth` (over the whole
+/// text), a top-level value that is not an object, and, up to the object's
+/// end, what parse_json refuses for syntax and `key` repeated at the top;
+/// what follows is parse_json's to refuse, once the body is verified.
 using Members = std::vector<std::pair<std::string, std::string>>;
 Expected<std::optional<Members>, ParseError>
 scan_json_object(std::string_view text, std::string_view key, ValueFilter wanted,

@@ -58,10 +58,11 @@ struct SignatureParams {
 std::optional<SignatureParams> find_signature(const Payload& payload);
 
 /// The same triple, read before anything else of an unverified body is
-/// kept: JSON without building a tree, forms without copying the other
-/// values. Refuses what parse_payload refuses about the Content-Type, the
-/// syntax and the limits (not what only a full parse can see, such as a
-/// repeated key below the top of a JSON body).
+/// kept: JSON without building a tree and only up to the end of its
+/// `signature` object, forms without copying the other values. Refuses what
+/// parse_payload refuses about the Content-Type and the limits, and about
+/// the syntax of what it reads (a JSON body's rest, and a key repeated in
+/// it, are left to the full parse of a verified body).
 Expected<std::optional<SignatureParams>, Unprocessable>
 read_signature(std::string_view content_type, std::string_view body,
                const body::Limits& limits = {});

@@ -253,6 +253,42 @@ BOOST_AUTO_TEST_CASE(form_signature_with_a_missing_part_is_nullopt) {
     }
 }
 
+// read_signature reads a JSON body only up to the end of its signature
+// object: an unverified body costs the text before it, and what follows is
+// the full parse's to refuse, once the signature verifies.
+BOOST_AUTO_TEST_CASE(the_early_read_stops_after_the_signature_object) {
+    const std::string signature =
+        R"("signature":{"timestamp":"1700000000","token":"tok","signature":"abc"})";
+    const auto read = [](std::string_view text) {
+        return mailgun::read_signature("application/json", text);
+    };
+    const auto garbage_after = read("{" + signature + R"(,"event-data":{nonsense)");
+    BOOST_TEST_REQUIRE(garbage_after.has_value());
+    BOOST_TEST_REQUIRE(garbage_after->has_value());
+    BOOST_TEST((*garbage_after)->token == "tok");
+    BOOST_TEST(error_of("application/json", "{" + signature + R"(,"event-data":{nonsense)") ==
+               "body is not valid JSON");
+    // A second signature object is the full parse's to refuse.
+    const std::string repeated =
+        "{" + signature + R"(,"signature":{"timestamp":"1","token":"t2","signature":"x"}})";
+    BOOST_TEST_REQUIRE(read(repeated).has_value());
+    BOOST_TEST((**read(repeated)).token == "tok");
+    BOOST_TEST(error_of("application/json", repeated) ==
+               "JSON object repeats the key \"signature\"");
+    // After other members it is found all the same; before it, bad syntax
+    // is refused, and without it the whole body is read.
+    const auto later = read(R"({"event-data":{"event":"opened"},)" + signature + "}");
+    BOOST_TEST_REQUIRE(later.has_value());
+    BOOST_TEST((*later)->signature == "abc");
+    BOOST_TEST(!read(R"({"event-data":{nonsense},)" + signature + "}").has_value());
+    BOOST_TEST(!read(R"({"event-data":{"event":"opened"},"x":tru})").has_value());
+    const auto absent = read(R"({"event-data":{"event":"opened"}})");
+    BOOST_TEST_REQUIRE(absent.has_value());
+    BOOST_TEST(!absent->has_value());
+    // Depth is judged over the whole text, first.
+    BOOST_TEST(!read("{" + signature + R"(,"deep":)" + std::string(200, '[') + "}").has_value());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 } // namespace unit_payload
