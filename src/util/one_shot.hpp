@@ -3,8 +3,8 @@
 //
 // Group commit parks every request thread until its batch commits. libstdc++'s
 // std::binary_semaphore (and std::atomic::wait) spin first, calling
-// sched_yield() up to a dozen times before they sleep; with 64 parked
-// threads on two cores those yields were a sixth of leadhook's CPU. This one
+// sched_yield() up to a dozen times before they sleep, which with dozens of
+// parked threads on a few cores burns the CPU the writers need. This one
 // sleeps in the kernel (futex) at once and is woken by exactly one syscall.
 //
 // set() may be the last touch of the object: the waiter may return, and the
