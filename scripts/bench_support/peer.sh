@@ -40,7 +40,7 @@ peer_pick_port() { # a free port below 32768 that none of the ports given uses
 peer_psql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$PEER_DSN" "$@"; }
 
 peer_start() {
-  local dir="$WORK/peer" app_port port url_pair features worker
+  local dir="$WORK/peer" app_port port url_pair
   mkdir -p "$dir/nginx"
   chmod 0755 "$dir"
   # shellcheck disable=SC2153 # PORT: scripts/bench's (the stack's nginx)
@@ -78,40 +78,23 @@ EOF_PY
     </dev/null >>"$dir/gunicorn.log" 2>&1 &
   PEER_PID=$!
 
-  features="$(nginx -V 2>&1)"
   {
-    if ((EUID == 0)); then
-      worker=www-data
-      getent passwd "$worker" >/dev/null || worker=nobody
-      echo "user $worker $(id -gn "$worker");"
-    fi
-    echo "worker_processes 1;"
-    echo "pid \"$dir/nginx.pid\";"
-    echo "error_log \"$dir/nginx-error.log\" warn;"
-    echo "events { worker_connections 256; }"
-    echo "http {"
-    echo "    default_type application/octet-stream;"
-    echo "    server_tokens off;"
-    echo "    log_format leadhook '\$remote_addr [\$time_local] \"\$request\" \$status \$body_bytes_sent \$request_time req=\$request_id';"
-    echo "    access_log \"$dir/nginx-access.log\" leadhook;"
-    for mod in client_body fastcgi proxy scgi uwsgi; do
-      [[ "$features" == *"without-http_${mod}_module"* ]] || echo "    ${mod}_temp_path \"$dir/nginx/$mod\";"
-    done
-    echo "    upstream peer_app { server 127.0.0.1:$app_port; keepalive ${DEV_KEEPALIVE:-64}; }"
-    echo "    server {"
-    echo "        listen 127.0.0.1:$port;"
-    echo "        server_name localhost;"
-    echo "        client_max_body_size 25m;"
-    echo "        location / {"
-    echo "            proxy_pass http://peer_app;"
-    echo "            proxy_http_version 1.1;"
-    echo "            proxy_set_header Connection \"\";"
-    echo "            proxy_set_header Host \$host;"
-    echo "            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;"
-    echo "        }"
+    echo "upstream peer_app { server 127.0.0.1:$app_port; keepalive ${DEV_KEEPALIVE:-64}; }"
+    echo "server {"
+    echo "    listen 127.0.0.1:$port;"
+    echo "    server_name localhost;"
+    echo "    client_max_body_size 25m;"
+    echo "    location / {"
+    echo "        proxy_pass http://peer_app;"
+    echo "        proxy_http_version 1.1;"
+    echo "        proxy_set_header Connection \"\";"
+    echo "        proxy_set_header Host \$host;"
+    echo "        proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;"
     echo "    }"
     echo "}"
-  } >"$dir/nginx.conf"
+  } >"$dir/site.conf"
+  leadhook_nginx_conf "$dir/nginx.pid" "$dir/nginx-error.log" "$dir/nginx-access.log" "$dir/nginx" "$dir/site.conf" \
+    >"$dir/nginx.conf"
   nginx -t -q -e "$dir/nginx-error.log" -p "$dir/nginx/" -c "$dir/nginx.conf" </dev/null >>"$dir/nginx-stderr.log" 2>&1 ||
     { cat "$dir/nginx-error.log" "$dir/nginx-stderr.log" >&2; leadhook_die "nginx rejects $dir/nginx.conf"; }
   (exec setsid nginx -e "$dir/nginx-error.log" -p "$dir/nginx/" -c "$dir/nginx.conf" -g 'daemon off;') \

@@ -10,6 +10,10 @@
 #   leadhook_stack_setting DIR KEY  a value of a running stack's DIR/stack.env
 #   leadhook_clang_tidy DIR [JOBS]  clang-tidy (.clang-tidy) over src/**/*.cpp
 #                                   with DIR/compile_commands.json
+#   leadhook_nginx_conf PID ERR ACCESS TEMP SITE
+#                                   the main config of a private nginx (1 worker,
+#                                   unprivileged workers when root, the access
+#                                   log format every stack uses) including SITE
 #   leadhook_say / leadhook_die     messages prefixed "leadhook:"
 #
 # LEADHOOK_ROOT is set to the repository root, found from this file's path.
@@ -54,6 +58,32 @@ LEADHOOK_TEST_PACKAGES=(
 LEADHOOK_POLICY_RC_D="${LEADHOOK_POLICY_RC_D:-/usr/sbin/policy-rc.d}"
 
 leadhook_say() { printf 'leadhook: %s\n' "$*"; }
+
+# The main configuration of a private nginx, on stdout: its pid file, error
+# and access logs, temp files under TEMP, and the server blocks in SITE.
+leadhook_nginx_conf() { # PID_FILE ERROR_LOG ACCESS_LOG TEMP_DIR SITE_FILE
+  local features worker mod
+  features="$(nginx -V 2>&1)"
+  if ((EUID == 0)); then # workers drop to an unprivileged user
+    worker=www-data
+    getent passwd "$worker" >/dev/null || worker=nobody
+    echo "user $worker $(id -gn "$worker");"
+  fi
+  echo "worker_processes 1;"
+  echo "pid \"$1\";"
+  echo "error_log \"$2\" warn;"
+  echo "events { worker_connections 256; }"
+  echo "http {"
+  echo "    default_type application/octet-stream;"
+  echo "    server_tokens off;"
+  echo "    log_format leadhook '\$remote_addr [\$time_local] \"\$request\" \$status \$body_bytes_sent \$request_time req=\$request_id';"
+  echo "    access_log \"$3\" leadhook;"
+  for mod in client_body fastcgi proxy scgi uwsgi; do
+    [[ "$features" == *"without-http_${mod}_module"* ]] || echo "    ${mod}_temp_path \"$4/$mod\";"
+  done
+  echo "    include \"$5\";"
+  echo "}"
+}
 leadhook_warn() { printf 'leadhook: %s\n' "$*" >&2; }
 leadhook_die() {
   printf 'leadhook: error: %s\n' "$*" >&2
