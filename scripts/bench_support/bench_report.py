@@ -8,7 +8,8 @@ import sys
 
 from bench_format import fmt_ms, rng
 from bench_peer import peer_pairs, peer_section
-from bench_targets import TARGET_CONNECTIONS, TARGET_RPS, soak_section, targets_section
+from bench_targets import (TARGET_CONNECTIONS, TARGET_LEADHOOK_CPU_US, TARGET_PG_CPU_US, soak_section,
+                           targets_section)
 from cpu_budget import cpu_section, median_cost
 
 
@@ -162,7 +163,8 @@ def cmd_report(a):
     if nginx or pgb or hmac_runs or db_runs:
         ceilings_section(w, meta, runs, nginx, pgb, hmac_runs, db_runs, conns)
     if runs or hmac_runs:
-        cpu_section(w, meta, runs, hmac_runs, conns, TARGET_RPS, TARGET_CONNECTIONS)
+        cpu_section(w, meta, runs, hmac_runs, conns, TARGET_CONNECTIONS,
+                    {"server": TARGET_LEADHOOK_CPU_US, "postgres": TARGET_PG_CPU_US})
     compare_section(w, meta, rows)
     pairs = peer_pairs(rows)
     peer_section(w, meta, pairs)

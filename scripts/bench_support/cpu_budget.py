@@ -36,14 +36,15 @@ def median_cost(runs):
     return {k: statistics.median(c[k] for c in costs) for k in costs[0]}
 
 
-def budget_us(nproc, rps):
-    """CPU time per request the machine has at `rps` requests/s."""
-    return nproc * 1e6 / rps
+def capacity_rps(nproc, us_per_request):
+    """Requests/s the cores could answer at `us_per_request` of CPU each."""
+    return nproc * 1e6 / us_per_request
 
 
-def cpu_section(w, meta, runs, hmac_runs, conns, target_rps, target_connections):
-    """The table, then leadhook's parts at the target's connection count
-    against what the cores offer per request at the target rate."""
+def cpu_section(w, meta, runs, hmac_runs, conns, target_connections, budgets):
+    """The table, then what the cores could answer at the target's
+    connection count: with this run's parts, and with the issue's budgets
+    (`budgets`: µs per request for "server" and "postgres") in their place."""
     rows = []
     for label, group in (("leadhook", runs), ("HMAC-only responder", hmac_runs)):
         for c in conns:
@@ -71,11 +72,13 @@ def cpu_section(w, meta, runs, hmac_runs, conns, target_rps, target_connections)
                  if label == "leadhook" and c == target_connections]
     if at_target:
         cost = at_target[0]
-        budget = budget_us(int(meta["nproc"]), target_rps)
-        w(f"At {target_rps:,} requests/s these {meta['nproc']} cores offer {budget:.0f} µs per "
-          f"request in all. In leadhook's runs at {target_connections} connections PostgreSQL alone used "
-          f"{cost['postgres']:.0f} µs per request, leadhook {cost['server']:.0f}, nginx "
-          f"{cost['nginx']:.0f} and wrk {cost['wrk']:.0f}: "
-          f"{cost['postgres'] + cost['server'] + cost['nginx'] + cost['wrk']:.0f} µs, "
-          f"{(cost['postgres'] + cost['server'] + cost['nginx'] + cost['wrk']) / budget:.1f}× "
-          "the budget.\n")
+        cores = int(meta["nproc"])
+        edge = cost["nginx"] + cost["wrk"]
+        parts = cost["server"] + cost["postgres"] + edge
+        budgeted = budgets["server"] + budgets["postgres"] + edge
+        w(f"In leadhook's runs at {target_connections} connections leadhook used {cost['server']:.0f} µs "
+          f"per request, PostgreSQL {cost['postgres']:.0f}, nginx {cost['nginx']:.0f} and wrk "
+          f"{cost['wrk']:.0f}: {parts:.0f} µs, so these {cores} cores could answer at most "
+          f"{capacity_rps(cores, parts):,.0f} requests/s with nothing else running. With issue 22's "
+          f"budgets in their place (leadhook {budgets['server']} µs, PostgreSQL {budgets['postgres']} µs) "
+          f"and the same nginx and wrk, {budgeted:.0f} µs: at most {capacity_rps(cores, budgeted):,.0f}.\n")

@@ -6,7 +6,9 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "bench_support"))
-from cpu_budget import budget_us, cpu_section, median_cost, per_request_us  # noqa: E402
+from cpu_budget import capacity_rps, cpu_section, median_cost, per_request_us  # noqa: E402
+
+BUDGETS = {"server": 60, "postgres": 110}  # issue 22's, µs per request
 
 
 def run(connections, rps, requests, ticks, kind="leadhook"):
@@ -42,39 +44,41 @@ class CpuBudgetTest(unittest.TestCase):
         runs = [run(64, 5000, 1000, (t, 0, 0, 0, t, 0)) for t in (1, 3, 2)]
         self.assertAlmostEqual(median_cost(runs)["server"], 20.0)
 
-    def test_budget(self):
-        self.assertAlmostEqual(budget_us(2, 15000), 133.333, places=2)
+    def test_capacity(self):
+        self.assertAlmostEqual(capacity_rps(2, 250), 8000)
 
-    def test_section_compares_the_target_budget_with_the_parts(self):
+    def test_section_gives_the_capacity_with_the_parts_and_with_the_budgets(self):
         out = []
         runs = [run(64, 5000, 50000, (300, 800, 100, 50, 1500, 500))]
         hmac = [run(64, 25000, 250000, (900, 0, 300, 300, 1800, 200), kind="hmac")]
-        cpu_section(out.append, {"nproc": "2"}, runs, hmac, [64], 15000, 64)
+        cpu_section(out.append, {"nproc": "2"}, runs, hmac, [64], 64, BUDGETS)
         text = "\n".join(out)
         self.assertIn("| leadhook | 64 | 5000 | 60 | 160 | 20 | 10 | 50 | 100 | 400 |", text)
         self.assertIn("| HMAC-only responder | 64 | 25000 | 36 | 0 | 12 | 12 | 12 | 8 | 80 |", text)
-        self.assertIn("offer 133 µs per request", text)
-        self.assertIn("PostgreSQL alone used 160 µs per request", text)
-        self.assertIn("250 µs, 1.9× the budget", text)
+        self.assertIn("leadhook used 60 µs per request, PostgreSQL 160", text)
+        self.assertIn("250 µs, so these 2 cores could answer at most 8,000 requests/s", text)
+        # 60 + 110 + the same nginx (20) and wrk (10): 200 µs.
+        self.assertIn("200 µs: at most 10,000", text)
 
     def test_budget_sentence_is_about_the_target_connection_count(self):
         # Run at 32 and 128 connections, the target is judged at 64: the
         # sentence must not take the largest count instead.
         runs = [run(c, 5000, 50000, (300, 800, 100, 50, 1500, 500)) for c in (32, 128)]
         out = []
-        cpu_section(out.append, {"nproc": "2"}, runs, [], [32, 128], 15000, 64)
+        cpu_section(out.append, {"nproc": "2"}, runs, [], [32, 128], 64, BUDGETS)
         text = "\n".join(out)
         self.assertIn("| leadhook | 128 | 5000 |", text)
-        self.assertNotIn("budget", text)
+        self.assertNotIn("budgets", text)
         runs.append(run(64, 4000, 40000, (400, 800, 100, 50, 1500, 500)))
         out = []
-        cpu_section(out.append, {"nproc": "2"}, runs, [], [32, 64, 128], 15000, 64)
-        self.assertIn("In leadhook's runs at 64 connections PostgreSQL alone used 200 µs", "\n".join(out))
+        cpu_section(out.append, {"nproc": "2"}, runs, [], [32, 64, 128], 64, BUDGETS)
+        self.assertIn("In leadhook's runs at 64 connections leadhook used 100 µs per request, "
+                      "PostgreSQL 200", "\n".join(out))
 
     def test_no_section_without_samples(self):
         out = []
         cpu_section(out.append, {"nproc": "2"}, [{"connections": 64, "rps": 1, "requests": 1}],
-                    [], [64], 15000, 64)
+                    [], [64], 64, BUDGETS)
         self.assertEqual(out, [])
 
 
