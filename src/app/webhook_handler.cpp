@@ -132,7 +132,7 @@ Reply WebhookHandler::judge(const http::Request& request, const Route& route,
     if (!payload) {
         return fail(Outcome::unprocessable, payload.error().message);
     }
-    auto event = mailgun::normalize(*payload, route.implied);
+    auto event = mailgun::normalize(std::move(*payload), route.implied);
     if (!event) {
         return fail(Outcome::unprocessable, event.error().message);
     }

@@ -108,9 +108,8 @@ void read_delivery(Event& e, const json& data) {
     }
 }
 
-} // namespace
-
-Expected<Event, Unprocessable> normalize_json(const json& body) {
+/// Everything but the payload, which the callers copy or move.
+Expected<Event, Unprocessable> read_event(const json& body) {
     const json* data = at(body, {"event-data"});
     if (!data || !data->is_object()) {
         return unexpected(Unprocessable{"JSON body has no event-data object"});
@@ -140,14 +139,38 @@ Expected<Event, Unprocessable> normalize_json(const json& body) {
     if (const json* vars = at(*data, {"user-variables"}); vars && !vars->is_null()) {
         e.user_variables = *vars;
     }
-    e.payload = *data;
     return e;
+}
+
+} // namespace
+
+Expected<Event, Unprocessable> normalize_json(const json& body) {
+    auto event = read_event(body);
+    if (event) {
+        event->payload = *at(body, {"event-data"});
+    }
+    return event;
+}
+
+Expected<Event, Unprocessable> normalize_json(json&& body) {
+    auto event = read_event(body);
+    if (event) {
+        event->payload = std::move(body["event-data"]); // read_event found it
+    }
+    return event;
 }
 
 Expected<Event, Unprocessable> normalize(const Payload& payload,
                                          std::optional<EventType> route_event) {
     if (payload.format == BodyFormat::json) {
         return normalize_json(payload.json);
+    }
+    return normalize_form(payload.fields, payload.format, route_event);
+}
+
+Expected<Event, Unprocessable> normalize(Payload&& payload, std::optional<EventType> route_event) {
+    if (payload.format == BodyFormat::json) {
+        return normalize_json(std::move(payload.json));
     }
     return normalize_form(payload.fields, payload.format, route_event);
 }

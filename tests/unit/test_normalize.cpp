@@ -72,6 +72,31 @@ BOOST_AUTO_TEST_CASE(every_corpus_sample_has_its_expected_type) {
                test::corpus_expected_types().size()); // every listed sample still exists
 }
 
+// The handler hands its Payload over (the event-data tree is moved into the
+// Event); everything else normalises a Payload it keeps. Both read the same.
+BOOST_AUTO_TEST_CASE(a_payload_moved_in_normalises_as_one_copied) {
+    for (const auto& name : test::corpus_samples()) {
+        if (name.ends_with(".INVALID-JSON.txt") || name.starts_with("docs-event-data/")) {
+            continue;
+        }
+        BOOST_TEST_CONTEXT(name) {
+            const mailgun::Payload kept = test::corpus_payload(name);
+            const auto copied = mailgun::normalize(kept, std::nullopt);
+            auto moved = mailgun::normalize(test::corpus_payload(name), std::nullopt);
+            BOOST_TEST_REQUIRE(copied.has_value() == moved.has_value());
+            if (copied) {
+                BOOST_TEST(moved->payload == copied->payload);
+                BOOST_TEST(moved->user_variables == copied->user_variables);
+                BOOST_TEST(moved->tags == copied->tags, boost::test_tools::per_element());
+                BOOST_TEST(moved->recipient == copied->recipient);
+                BOOST_TEST(moved->message_id == copied->message_id);
+                BOOST_TEST(moved->mailgun_event_id == copied->mailgun_event_id);
+                BOOST_TEST((moved->type == copied->type));
+            }
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(failed_is_classified_by_severity_and_reason) {
     BOOST_TEST(mailgun::to_string(sample("symfony__failed-permanent-bounce.json").type) ==
                "bounced");
