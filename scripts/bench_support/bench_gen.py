@@ -97,6 +97,11 @@ def event_data(kind, lead, event_id, ts, rnd):
 PEER_RECIPIENT = "lead{}@example.com"
 
 
+def signature(key, now, token):
+    """Mailgun's signature: hex HMAC-SHA256(key, timestamp + token)."""
+    return hmac.new(key, f"{now}{token}".encode(), hashlib.sha256).hexdigest()
+
+
 def form_delivered(key, lead, now, token):
     """A legacy `delivered` post (application/x-www-form-urlencoded) as Mailgun
     sent one: its fields, message-headers as a JSON string, then timestamp,
@@ -107,7 +112,7 @@ def form_delivered(key, lead, now, token):
     headers = [["Sender", "sales@leadhook.test"], ["X-Mailgun-Sid", sid], ["Message-Id", mid],
                ["To", rcpt], ["From", "Leadhook Sales <sales@leadhook.test>"],
                ["Subject", "Following up on your enquiry"], ["Mime-Version", "1.0"]]
-    sig = hmac.new(key, f"{now}{token}".encode(), hashlib.sha256).hexdigest()
+    sig = signature(key, now, token)
     fields = [("event", "delivered"), ("recipient", rcpt), ("domain", "leadhook.test"),
               ("message-headers", json.dumps(headers)), ("X-Mailgun-Sid", sid), ("Message-Id", mid),
               ("body-plain", ""), ("timestamp", str(now)), ("token", token), ("signature", sig)]
@@ -148,7 +153,7 @@ def cmd_gen(a):
         event_id = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
         # events in the last hour (microsecond precision), signed now
         ts = round(now - rnd.random() * 3600, 6)
-        sig = hmac.new(key, f"{now}{token}".encode(), hashlib.sha256).hexdigest()
+        sig = signature(key, now, token)
         body = {"signature": {"timestamp": str(now), "token": token, "signature": sig},
                 "event-data": event_data(kind, lead, event_id, ts, rnd)}
         files[i % a.threads].write(json.dumps(body, separators=(",", ":")) + "\n")

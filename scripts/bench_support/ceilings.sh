@@ -48,7 +48,7 @@ EOF
   # with the same connection counts and runs.
   leadhook_say "ceiling: HMAC-only FastCGI responder behind nginx on port $HMAC_PORT"
   HMD="$WORK/hmac"
-  mkdir -p "$HMD/nginx"
+  mkdir -p "$HMD"
   chmod 0755 "$HMD"
   (umask 077 && printf '%s\n' "$KEY" >"$HMD/key")
   HMAC_SOCKET="$HMD/hmac.sock"
@@ -57,13 +57,8 @@ EOF
   HMAC_PID=$!
   awk -v port="$HMAC_PORT" -v sock="$HMAC_SOCKET" '{ gsub(/@HTTP_PORT@/, port); gsub(/@LEADHOOK_SOCKET@/, sock); print }' \
     "$ROOT/deploy/nginx/leadhook-dev.conf" >"$HMD/site.conf"
-  leadhook_nginx_conf "$HMD/nginx.pid" "$HMD/nginx-error.log" "$HMD/nginx-access.log" "$HMD/nginx" "$HMD/site.conf" \
-    >"$HMD/nginx.conf"
-  nginx -t -q -e "$HMD/nginx-error.log" -p "$HMD/nginx/" -c "$HMD/nginx.conf" </dev/null >>"$HMD/nginx-stderr.log" 2>&1 ||
-    { cat "$HMD/nginx-error.log" "$HMD/nginx-stderr.log" >&2; leadhook_die "nginx rejects $HMD/nginx.conf"; }
-  (exec setsid nginx -e "$HMD/nginx-error.log" -p "$HMD/nginx/" -c "$HMD/nginx.conf" -g 'daemon off;') \
-    </dev/null >>"$HMD/nginx-stderr.log" 2>&1 &
-  HMAC_NGINX_PID=$!
+  leadhook_nginx_start "$HMD" "$HMD/site.conf"
+  HMAC_NGINX_PID=$LEADHOOK_NGINX_PID
   HMAC_URL="http://127.0.0.1:$HMAC_PORT"
   for _ in $(seq 50); do curl -fsS -o /dev/null "$HMAC_URL/api/v1/health" 2>/dev/null && break; sleep 0.1; done
   curl -fsS -o /dev/null "$HMAC_URL/api/v1/health" ||

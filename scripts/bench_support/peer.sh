@@ -41,7 +41,7 @@ peer_psql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$PEER_DSN" "$@"; }
 
 peer_start() {
   local dir="$WORK/peer" app_port port url_pair
-  mkdir -p "$dir/nginx"
+  mkdir -p "$dir"
   chmod 0755 "$dir"
   # shellcheck disable=SC2153 # PORT: scripts/bench's (the stack's nginx)
   app_port="$(peer_pick_port "$PORT" "$STATIC_PORT" "$HMAC_PORT")"
@@ -93,13 +93,8 @@ EOF_PY
     echo "    }"
     echo "}"
   } >"$dir/site.conf"
-  leadhook_nginx_conf "$dir/nginx.pid" "$dir/nginx-error.log" "$dir/nginx-access.log" "$dir/nginx" "$dir/site.conf" \
-    >"$dir/nginx.conf"
-  nginx -t -q -e "$dir/nginx-error.log" -p "$dir/nginx/" -c "$dir/nginx.conf" </dev/null >>"$dir/nginx-stderr.log" 2>&1 ||
-    { cat "$dir/nginx-error.log" "$dir/nginx-stderr.log" >&2; leadhook_die "nginx rejects $dir/nginx.conf"; }
-  (exec setsid nginx -e "$dir/nginx-error.log" -p "$dir/nginx/" -c "$dir/nginx.conf" -g 'daemon off;') \
-    </dev/null >>"$dir/nginx-stderr.log" 2>&1 &
-  PEER_NGINX_PID=$!
+  leadhook_nginx_start "$dir" "$dir/site.conf"
+  PEER_NGINX_PID=$LEADHOOK_NGINX_PID
   PEER_URL="http://127.0.0.1:$port"
 
   # Up when a wrong signature gets the app's 409 through nginx (which

@@ -14,6 +14,8 @@
 #                                   the main config of a private nginx (1 worker,
 #                                   unprivileged workers when root, the access
 #                                   log format every stack uses) including SITE
+#   leadhook_nginx_start DIR SITE   start such an nginx with its files in DIR;
+#                                   sets LEADHOOK_NGINX_PID
 #   leadhook_say / leadhook_die     messages prefixed "leadhook:"
 #
 # LEADHOOK_ROOT is set to the repository root, found from this file's path.
@@ -83,6 +85,22 @@ leadhook_nginx_conf() { # PID_FILE ERROR_LOG ACCESS_LOG TEMP_DIR SITE_FILE
   done
   echo "    include \"$5\";"
   echo "}"
+}
+
+# Starts a private nginx serving SITE_FILE, in a session of its own, with
+# its config, pid file and logs in DIR (nginx.conf, nginx.pid,
+# nginx-error.log, nginx-access.log, nginx-stderr.log) and its temp files
+# in DIR/nginx/; dies when nginx rejects the config. Sets LEADHOOK_NGINX_PID.
+leadhook_nginx_start() { # DIR SITE_FILE
+  local dir="$1"
+  mkdir -p "$dir/nginx"
+  leadhook_nginx_conf "$dir/nginx.pid" "$dir/nginx-error.log" "$dir/nginx-access.log" "$dir/nginx" "$2" \
+    >"$dir/nginx.conf"
+  nginx -t -q -e "$dir/nginx-error.log" -p "$dir/nginx/" -c "$dir/nginx.conf" </dev/null >>"$dir/nginx-stderr.log" 2>&1 ||
+    { cat "$dir/nginx-error.log" "$dir/nginx-stderr.log" >&2; leadhook_die "nginx rejects $dir/nginx.conf"; }
+  (exec setsid nginx -e "$dir/nginx-error.log" -p "$dir/nginx/" -c "$dir/nginx.conf" -g 'daemon off;') \
+    </dev/null >>"$dir/nginx-stderr.log" 2>&1 &
+  LEADHOOK_NGINX_PID=$!
 }
 leadhook_warn() { printf 'leadhook: %s\n' "$*" >&2; }
 leadhook_die() {
