@@ -58,116 +58,39 @@ std::size_t append_special(std::string& out, std::string_view value, std::size_t
     return length;
 }
 
-} // namespace
+/// Writes JSON text into one string, with no second tree.
+class Writer {
+  public:
+    void write(const nlohmann::json& value);
+    void strings(const std::vector<std::string>& values);
+    std::string take() { return std::move(m_text); }
 
-JsonbText& JsonbText::begin_object() {
-    separate();
-    m_text += '{';
-    return *this;
-}
+  private:
+    void separate();
+    void key(std::string_view name);
+    void string(std::string_view value);
 
-JsonbText& JsonbText::end_object() {
-    m_text += '}';
-    return *this;
-}
-
-JsonbText& JsonbText::text(std::string_view name, std::string_view value) {
-    key(name);
-    if (value.empty()) {
-        m_text += "null";
-    } else {
-        string(value);
-    }
-    return *this;
-}
-
-JsonbText& JsonbText::number(std::string_view name, std::int64_t value) {
-    key(name);
-    integer(value);
-    return *this;
-}
-
-JsonbText& JsonbText::number(std::string_view name, std::optional<std::int64_t> value) {
-    if (value) {
-        return number(name, *value);
-    }
-    key(name);
-    m_text += "null";
-    return *this;
-}
-
-JsonbText& JsonbText::boolean(std::string_view name, bool value) {
-    key(name);
-    m_text += value ? "true" : "false";
-    return *this;
-}
-
-JsonbText& JsonbText::strings(std::string_view name, const std::vector<std::string>& values) {
-    key(name);
-    m_text += '[';
-    for (const std::string& value : values) {
-        separate();
-        string(value);
-    }
-    m_text += ']';
-    return *this;
-}
-
-JsonbText& JsonbText::value(std::string_view name, const nlohmann::json& value) {
-    key(name);
-    write(value);
-    return *this;
-}
-
-JsonbText& JsonbText::element(std::string_view value) {
-    separate();
-    string(value);
-    return *this;
-}
-
-JsonbText& JsonbText::element(std::int64_t value) {
-    separate();
-    integer(value);
-    return *this;
-}
-
-JsonbText& JsonbText::json_element(const nlohmann::json& value) {
-    separate();
-    write(value);
-    return *this;
-}
-
-std::string JsonbText::finish() {
-    m_text += ']';
-    std::string text = std::move(m_text);
-    m_text = "[";
-    return text;
-}
+    std::string m_text;
+};
 
 /// The comma before a value, unless it opens its array or object or
 /// follows its key.
-void JsonbText::separate() {
+void Writer::separate() {
     const char last = m_text.back();
     if (last != '[' && last != '{' && last != ':') {
         m_text += ',';
     }
 }
 
-void JsonbText::key(std::string_view name) {
+void Writer::key(std::string_view name) {
     separate();
     string(name);
     m_text += ':';
 }
 
-void JsonbText::integer(std::int64_t value) {
-    std::array<char, 24> digits{};
-    const auto end = std::to_chars(digits.begin(), digits.end(), value).ptr;
-    m_text.append(digits.begin(), end);
-}
-
 /// A JSON string, escaped as nlohmann's dump() escapes it (so storable JSON
 /// comes out byte for byte as dump() gives it), made storable on the way.
-void JsonbText::string(std::string_view value) {
+void Writer::string(std::string_view value) {
     m_text += '"';
     for (std::size_t i = 0; i < value.size();) {
         // Most of a payload is printable ASCII: copy such runs whole.
@@ -181,7 +104,16 @@ void JsonbText::string(std::string_view value) {
     m_text += '"';
 }
 
-void JsonbText::write(const nlohmann::json& value) {
+void Writer::strings(const std::vector<std::string>& values) {
+    m_text += '[';
+    for (const std::string& value : values) {
+        separate();
+        string(value);
+    }
+    m_text += ']';
+}
+
+void Writer::write(const nlohmann::json& value) {
     switch (value.type()) {
     case nlohmann::json::value_t::string:
         string(value.get_ref<const std::string&>());
@@ -205,6 +137,20 @@ void JsonbText::write(const nlohmann::json& value) {
     default: // numbers, booleans, null: their dump() is short and exact
         m_text += value.dump();
     }
+}
+
+} // namespace
+
+std::string jsonb_text(const nlohmann::json& value) {
+    Writer writer;
+    writer.write(value);
+    return writer.take();
+}
+
+std::string jsonb_text(const std::vector<std::string>& strings) {
+    Writer writer;
+    writer.strings(strings);
+    return writer.take();
 }
 
 } // namespace leadhook::storage

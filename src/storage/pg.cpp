@@ -138,14 +138,25 @@ StoreError PgConnection::failure(const PGresult* result) {
 
 namespace {
 
-std::vector<const char*> param_values(std::span<const PgParam> params) {
-    std::vector<const char*> values;
-    values.reserve(params.size());
-    for (const auto& param : params) {
-        values.push_back(param ? param->c_str() : nullptr);
+/// The parameters as libpq takes them: values, lengths (read only for
+/// binary ones) and formats (0 text, 1 binary).
+struct WireParams {
+    explicit WireParams(std::span<const PgParam> params) {
+        values.reserve(params.size());
+        lengths.reserve(params.size());
+        formats.reserve(params.size());
+        for (const auto& param : params) {
+            values.push_back(param.value ? param.value->data() : nullptr);
+            lengths.push_back(param.value ? static_cast<int>(param.value->size()) : 0);
+            formats.push_back(param.binary ? 1 : 0);
+        }
     }
-    return values;
-}
+    int count() const { return static_cast<int>(values.size()); }
+
+    std::vector<const char*> values;
+    std::vector<int> lengths;
+    std::vector<int> formats;
+};
 
 bool succeeded(const PgResultPtr& result) {
     const auto status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
@@ -175,9 +186,10 @@ Expected<PgResult, StoreError> PgConnection::exec(const PgStatement& statement,
     if (auto error = prepare_once(statement)) {
         return unexpected(*error);
     }
-    const auto values = param_values(params);
-    PgResultPtr result(PQexecPrepared(m_conn.get(), statement.name, static_cast<int>(values.size()),
-                                      values.data(), nullptr, nullptr, /*resultFormat=*/0));
+    const WireParams wire(params);
+    PgResultPtr result(PQexecPrepared(m_conn.get(), statement.name, wire.count(),
+                                      wire.values.data(), wire.lengths.data(), wire.formats.data(),
+                                      /*resultFormat=*/0));
     if (!succeeded(result)) {
         return unexpected(failure(result.get()));
     }
@@ -198,13 +210,13 @@ Expected<PgResult, StoreError> PgConnection::exec_between(const char* before,
     if (PQenterPipelineMode(conn) != 1) {
         return unexpected(failure(nullptr));
     }
-    const auto values = param_values(params);
+    const WireParams wire(params);
     auto send_command = [conn](const char* sql) {
         return PQsendQueryParams(conn, sql, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
     };
     const bool sent = (!before || send_command(before)) &&
-                      PQsendQueryPrepared(conn, statement.name, static_cast<int>(values.size()),
-                                          values.data(), nullptr, nullptr, 0) == 1 &&
+                      PQsendQueryPrepared(conn, statement.name, wire.count(), wire.values.data(),
+                                          wire.lengths.data(), wire.formats.data(), 0) == 1 &&
                       (!after || send_command(after)) && PQpipelineSync(conn) == 1;
     if (!sent) {
         // Nothing can be read back reliably: the connection is not reused.
@@ -268,9 +280,10 @@ Expected<PgResult, StoreError> PgConnection::exec(const char* sql,
     if (!m_conn) {
         return unexpected(StoreError{StoreFailure::unavailable, "", "not connected"});
     }
-    const auto values = param_values(params);
-    PgResultPtr result(PQexecParams(m_conn.get(), sql, static_cast<int>(values.size()), nullptr,
-                                    values.data(), nullptr, nullptr, /*resultFormat=*/0));
+    const WireParams wire(params);
+    PgResultPtr result(PQexecParams(m_conn.get(), sql, wire.count(), /*paramTypes=*/nullptr,
+                                    wire.values.data(), wire.lengths.data(), wire.formats.data(),
+                                    /*resultFormat=*/0));
     if (!succeeded(result)) {
         return unexpected(failure(result.get()));
     }

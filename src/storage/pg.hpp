@@ -3,6 +3,7 @@
 // line that creates it; every failure comes back as a classified StoreError.
 #include "storage/backoff.hpp"
 #include "storage/event_store.hpp"
+#include "storage/pg_param.hpp"
 
 #include <libpq-fe.h>
 
@@ -27,9 +28,6 @@ struct PgResultClearer {
 };
 using PgConnPtr = std::unique_ptr<PGconn, PgConnCloser>;
 using PgResultPtr = std::unique_ptr<PGresult, PgResultClearer>;
-
-/// A query parameter: nullopt is SQL NULL.
-using PgParam = std::optional<std::string>;
 
 class PgResult {
   public:

@@ -22,10 +22,6 @@ std::optional<std::int64_t> id_at(const PgResult& r, int row, int col) {
     return std::stoll(std::string(r.text(row, col)));
 }
 
-std::array<PgParam, 1> rows_param(JsonbText& rows) {
-    return {rows.finish()};
-}
-
 /// The statements of one batch's transaction, in order; each returns the
 /// error that ends it, if any.
 class BatchTransaction {
@@ -56,16 +52,15 @@ class BatchTransaction {
     /// Before the claim, so that the ledger row is written whole. A lead
     /// deleted before its lock is not returned: its events are unmatched.
     std::optional<StoreError> find_and_lock_leads() {
-        JsonbText rows;
+        PgColumns rows = lookup_rows();
         m_batch.for_each_owner([&rows](std::size_t i, const BatchItem& item) {
             const auto& event = item.record->event;
-            rows.begin_object()
-                .number("i", static_cast<std::int64_t>(i))
+            rows.int4("i", static_cast<std::int32_t>(i))
                 .text("message_id", event.message_id)
                 .text("recipient", event.recipient)
-                .end_object();
+                .end_row();
         });
-        auto locked = m_conn.exec_between("BEGIN", resolve_and_lock_leads, rows_param(rows),
+        auto locked = m_conn.exec_between("BEGIN", resolve_and_lock_leads, rows.finish(),
                                           /*after=*/nullptr);
         if (!locked) {
             return locked.error();
@@ -84,11 +79,11 @@ class BatchTransaction {
     }
 
     std::optional<StoreError> claim_and_append() {
-        JsonbText rows;
+        PgColumns rows = event_rows();
         m_batch.for_each_owner([&rows](std::size_t i, const BatchItem& item) {
             write_event_row(rows, static_cast<int>(i), item.token, *item.record, item.lead_id);
         });
-        auto claimed = m_conn.exec(claim_and_insert, rows_param(rows));
+        auto claimed = m_conn.exec(claim_and_insert, rows.finish());
         if (!claimed) {
             return claimed.error();
         }
@@ -104,16 +99,16 @@ class BatchTransaction {
 
     /// Tokens already in the ledger: their requests are duplicates or forgeries.
     std::optional<StoreError> judge_used_tokens() {
-        JsonbText tokens;
+        PgColumns tokens = token_rows();
         m_batch.for_each_owner([&tokens](std::size_t, const BatchItem& item) {
             if (!item.claimed) {
-                tokens.element(item.token);
+                tokens.text("token", item.token).end_row();
             }
         });
         if (tokens.empty()) {
             return std::nullopt;
         }
-        auto entries = m_conn.exec(read_ledger, rows_param(tokens));
+        auto entries = m_conn.exec(read_ledger, tokens.finish());
         if (!entries) {
             return entries.error();
         }
@@ -127,22 +122,21 @@ class BatchTransaction {
 
     /// New tokens for Mailgun events stored before (or earlier in this batch).
     std::optional<StoreError> link_repeats() {
-        JsonbText rows;
+        PgColumns rows = repeat_rows();
         m_batch.for_each_new([&rows](std::size_t, BatchItem& item) {
             if (!item.written) {
                 item.lead_id.reset(); // the original's lead, if any, comes from the link
-                rows.begin_object()
-                    .text("token", item.token)
+                rows.text("token", item.token)
                     .text("mailgun_event_id", item.record->event.mailgun_event_id)
-                    .number("event_time", item.record->event_time)
+                    .int8("event_time", item.record->event_time)
                     .text("event_type", mailgun::to_string(item.record->event.type))
-                    .end_object();
+                    .end_row();
             }
         });
         if (rows.empty()) {
             return std::nullopt;
         }
-        auto linked = m_conn.exec(link_to_originals, rows_param(rows));
+        auto linked = m_conn.exec(link_to_originals, rows.finish());
         if (!linked) {
             return linked.error();
         }
@@ -172,12 +166,12 @@ class BatchTransaction {
             auto committed = m_conn.exec("COMMIT");
             return committed ? std::nullopt : std::optional(committed.error());
         }
-        JsonbText rows;
+        PgColumns rows = lead_rows();
         for (const std::int64_t id : changed) {
             write_lead_row(rows, id, m_leads[id]);
         }
-        auto updated = m_conn.exec_between(/*before=*/nullptr, storage::update_leads,
-                                           rows_param(rows), "COMMIT");
+        auto updated =
+            m_conn.exec_between(/*before=*/nullptr, storage::update_leads, rows.finish(), "COMMIT");
         return updated ? std::nullopt : std::optional(updated.error());
     }
 

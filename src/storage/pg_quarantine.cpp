@@ -45,7 +45,7 @@ constexpr EpochMicros micros_per_hour = 3'600'000'000LL;
 
 /// Text as it came, for columns that must not be NULL.
 PgParam raw(std::string_view value) {
-    return text(value).value_or("");
+    return text(value).value.value_or("");
 }
 
 } // namespace

@@ -16,11 +16,12 @@ using domain::LeadState;
 // The original app's columns are `timestamp without time zone`: a write
 // stores the session's local time, and the cast reads it back as the same
 // instant (extract alone would take it as UTC).
-// Batches travel as one jsonb array of row objects (jsonb_to_recordset): one
-// parameter, typed by the column list, whatever the batch size. The planner
+// Batches travel as one binary array per column (storage/pg_columns), read
+// by unnest(): as many parameters as columns, whatever the batch size, and
+// nothing for PostgreSQL to parse but each payload's JSON. The planner
 // guesses 100 rows for such a set, and against a small table would rather
-// scan it whole than probe its index 100 times; `key = ANY(ARRAY(...))`
-// makes the index the only sensible plan at any size.
+// scan it whole than probe its index 100 times; `key = ANY(array)` makes
+// the index the only sensible plan at any size.
 // clang-format off
 #define LEADHOOK_AT(col) "timestamptz 'epoch' + " col " * interval '1 microsecond'"
 #define LEADHOOK_MICROS(col) "(extract(epoch from " col "::timestamptz) * 1000000)::bigint"
@@ -32,9 +33,10 @@ using domain::LeadState;
 // found and being locked (FOR UPDATE skips a row deleted meanwhile: its
 // events are stored unmatched). One row per matched event: the lead's id
 // and state (a lead with several events repeats), then the event's i.
-const PgStatement resolve_and_lock_leads{"leadhook_resolve_and_lock_leads",
-    "WITH k AS (SELECT * FROM jsonb_to_recordset($1::jsonb)"
-    " AS k(i integer, message_id text, recipient text)),"
+constexpr PgColumn lookup_columns[] = {
+    {"i", PgType::int4}, {"message_id", PgType::text}, {"recipient", PgType::text}};
+const std::string resolve_and_lock_leads_sql =
+    "WITH k AS (SELECT * FROM " + unnest_sql(lookup_columns, "k") + "),"
     " found AS (SELECT k.i, coalesce(m.id, e.id) AS id FROM k"
     " LEFT JOIN LATERAL (SELECT id FROM leads"
     " WHERE btrim(followup_email_receipt_id, '<> ') = k.message_id"
@@ -54,9 +56,22 @@ const PgStatement resolve_and_lock_leads{"leadhook_resolve_and_lock_leads",
     " " LEADHOOK_MICROS("l.followup_email_dropped_at") ", found.i"
     " FROM found JOIN leads l ON l.id = found.id"
     " WHERE l.id = ANY(ARRAY(SELECT id FROM found WHERE id IS NOT NULL))"
-    " ORDER BY l.id FOR UPDATE OF l"};
+    " ORDER BY l.id FOR UPDATE OF l";
+const PgStatement resolve_and_lock_leads{"leadhook_resolve_and_lock_leads",
+                                         resolve_and_lock_leads_sql.c_str()};
 
-const PgStatement update_leads{"leadhook_update_leads",
+constexpr PgColumn lead_update_columns[] = {
+    {"id", PgType::int8}, {"delivered", PgType::boolean}, {"bounced", PgType::boolean},
+    {"spam", PgType::boolean}, {"unsub", PgType::boolean}, {"dropped", PgType::boolean},
+    {"optout", PgType::boolean}, {"opens", PgType::int4}, {"clicks", PgType::int4},
+    {"status", PgType::text}, {"status_at", PgType::int8}, {"open_ip", PgType::text},
+    {"open_device", PgType::text}, {"open_at", PgType::int8}, {"click_ip", PgType::text},
+    {"click_device", PgType::text}, {"click_at", PgType::int8},
+    {"dropped_reason", PgType::text}, {"dropped_code", PgType::text},
+    {"dropped_description", PgType::text}, {"bounce_error", PgType::text},
+    {"bounce_code", PgType::text}, {"last_updated", PgType::int8}, {"bounce_at", PgType::int8},
+    {"dropped_at", PgType::int8}};
+const std::string update_leads_sql =
     "UPDATE leads SET followup_email_delivered = v.delivered, followup_email_bounced = v.bounced,"
     " followup_email_spam = v.spam, followup_email_unsub = v.unsub,"
     " followup_email_dropped = v.dropped, is_optout = v.optout, followup_email_opens = v.opens,"
@@ -71,14 +86,25 @@ const PgStatement update_leads{"leadhook_update_leads",
     " bounce_code = v.bounce_code, webhook_last_updated = " LEADHOOK_AT("v.last_updated") ","
     " followup_email_bounced_at = " LEADHOOK_AT("v.bounce_at") ","
     " followup_email_dropped_at = " LEADHOOK_AT("v.dropped_at")
-    " FROM jsonb_to_recordset($1::jsonb) AS v(id bigint, delivered boolean, bounced boolean,"
-    " spam boolean, unsub boolean, dropped boolean, optout boolean, opens integer, clicks integer,"
-    " status text, status_at bigint, open_ip text, open_device text, open_at bigint,"
-    " click_ip text, click_device text, click_at bigint, dropped_reason text, dropped_code text,"
-    " dropped_description text, bounce_error text, bounce_code text, last_updated bigint,"
-    " bounce_at bigint, dropped_at bigint)"
-    " WHERE leads.id = v.id"
-    " AND leads.id = ANY(ARRAY(SELECT (x->>'id')::bigint FROM jsonb_array_elements($1::jsonb) x))"};
+    " FROM " + unnest_sql(lead_update_columns, "v") +
+    " WHERE leads.id = v.id AND leads.id = ANY($1::bigint[])";
+const PgStatement update_leads{"leadhook_update_leads", update_leads_sql.c_str()};
+
+// The columns of write_event_row(), in claim_and_insert's $ order.
+constexpr PgColumn event_columns[] = {
+    {"i", PgType::int4}, {"sha256", PgType::bytea}, {"signed_at", PgType::int8},
+    {"lead_id", PgType::int8}, {"event_type", PgType::text}, {"mailgun_event", PgType::text},
+    {"severity", PgType::text}, {"reason", PgType::text}, {"recipient", PgType::text},
+    {"message_id", PgType::text}, {"mailgun_event_id", PgType::text},
+    {"event_time", PgType::int8}, {"received_at", PgType::int8}, {"domain", PgType::text},
+    {"ip", PgType::text}, {"country", PgType::text}, {"region", PgType::text},
+    {"city", PgType::text}, {"device_type", PgType::text}, {"client_type", PgType::text},
+    {"client_name", PgType::text}, {"client_os", PgType::text}, {"user_agent", PgType::text},
+    {"bot", PgType::text}, {"url", PgType::text}, {"code", PgType::text},
+    {"error", PgType::text}, {"description", PgType::text}, {"tags", PgType::jsonb},
+    {"user_variables", PgType::jsonb}, {"token", PgType::text}, {"signature", PgType::text},
+    {"body_format", PgType::text}, {"route", PgType::text}, {"signing_key_label", PgType::text},
+    {"payload", PgType::jsonb}};
 
 // Claims the batch's new tokens and appends their events, in one statement.
 // Tokens are claimed in token order, so that two batches sharing tokens
@@ -96,18 +122,11 @@ const PgStatement update_leads{"leadhook_update_leads",
 // their leads' locks, taken first and in id order; unmatched ones are not.)
 // Rows: token, event id, written (whether its event row was appended) for
 // each token claimed.
-const PgStatement claim_and_insert{"leadhook_claim_and_insert",
-    "WITH input AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(i integer, sha256 text,"
-    " signed_at bigint, lead_id bigint,"
-    " event_type text, mailgun_event text, severity text, reason text, recipient text,"
-    " message_id text, mailgun_event_id text, event_time bigint, received_at bigint, domain text,"
-    " ip text, country text, region text, city text, device_type text, client_type text,"
-    " client_name text, client_os text, user_agent text, bot text, url text, code text,"
-    " error text, description text, tags jsonb, user_variables jsonb, token text,"
-    " signature text, body_format text, route text, signing_key_label text, payload jsonb)),"
+const std::string claim_and_insert_sql =
+    "WITH input AS (SELECT * FROM " + unnest_sql(event_columns, "r") + "),"
     " claimed AS (INSERT INTO webhook_tokens (token, body_sha256, signed_at, received_at,"
     " key_label, event_id, lead_id)"
-    " SELECT token, decode(sha256, 'hex'), " LEADHOOK_AT("signed_at") ","
+    " SELECT token, sha256, " LEADHOOK_AT("signed_at") ","
     " " LEADHOOK_AT("received_at") ", signing_key_label, nextval('lead_email_events_id_seq'), lead_id"
     " FROM input ORDER BY token ON CONFLICT (token) DO NOTHING RETURNING token, event_id),"
     " event AS (INSERT INTO lead_email_events (id, lead_id, event_type, mailgun_event, severity,"
@@ -129,26 +148,32 @@ const PgStatement claim_and_insert{"leadhook_claim_and_insert",
     " payload) SELECT event.id, event.event_time, event.received_at, input.payload"
     " FROM event JOIN input USING (token))"
     " SELECT claimed.token, claimed.event_id, event.id IS NOT NULL"
-    " FROM claimed LEFT JOIN event USING (token)"};
+    " FROM claimed LEFT JOIN event USING (token)";
+const PgStatement claim_and_insert{"leadhook_claim_and_insert", claim_and_insert_sql.c_str()};
 
 const PgStatement read_ledger{"leadhook_read_ledger",
     "SELECT token, encode(body_sha256, 'hex'), lead_id FROM webhook_tokens"
-    " WHERE token = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))"};
+    " WHERE token = ANY($1::text[])"};
 
 // A second delivery of a stored Mailgun event: its token points at the
 // original, so a retry of that request is answered the same way. (Not the
 // id it drew when claimed: no event has that. Should the original be gone,
 // the token points at nothing.)
-const PgStatement link_to_originals{"leadhook_link_to_originals",
+constexpr PgColumn token_columns[] = {{"token", PgType::text}};
+constexpr PgColumn repeat_columns[] = {{"token", PgType::text},
+                                       {"mailgun_event_id", PgType::text},
+                                       {"event_time", PgType::int8},
+                                       {"event_type", PgType::text}};
+const std::string link_to_originals_sql =
     "UPDATE webhook_tokens t SET event_id = o.id, lead_id = o.lead_id"
-    " FROM jsonb_to_recordset($1::jsonb)"
-    " AS k(token text, mailgun_event_id text, event_time bigint, event_type text)"
+    " FROM " + unnest_sql(repeat_columns, "k") +
     " LEFT JOIN lead_email_events o ON o.mailgun_event_id = k.mailgun_event_id"
     " AND o.event_type = k.event_type"
     " AND o.event_time = timestamptz 'epoch' + k.event_time * interval '1 microsecond'"
-    " WHERE t.token = k.token"
-    " AND t.token = ANY(ARRAY(SELECT x->>'token' FROM jsonb_array_elements($1::jsonb) x))"
-    " RETURNING t.token, o.lead_id"};
+    " WHERE t.token = k.token AND t.token = ANY($1::text[])"
+    " RETURNING t.token, o.lead_id";
+const PgStatement link_to_originals{"leadhook_link_to_originals",
+                                    link_to_originals_sql.c_str()};
 #undef LEADHOOK_AT
 #undef LEADHOOK_MICROS
 // clang-format on
@@ -188,44 +213,62 @@ LeadState read_lead(const PgResult& r, int row) {
                      str(19),    str(20),    str(21),    at(22),     at(23),     at(24)};
 }
 
-void write_lead_row(JsonbText& rows, std::int64_t id, const LeadState& s) {
-    rows.begin_object()
-        .number("id", id)
+PgColumns lead_rows() {
+    return PgColumns(lead_update_columns);
+}
+
+void write_lead_row(PgColumns& rows, std::int64_t id, const LeadState& s) {
+    rows.int8("id", id)
         .boolean("delivered", s.delivered)
         .boolean("bounced", s.bounced)
         .boolean("spam", s.spam)
         .boolean("unsub", s.unsub)
         .boolean("dropped", s.dropped)
         .boolean("optout", s.optout)
-        .number("opens", s.opens)
-        .number("clicks", s.clicks)
+        .int4("opens", s.opens)
+        .int4("clicks", s.clicks)
         .text("status", s.status)
-        .number("status_at", s.status_at)
+        .int8("status_at", s.status_at)
         .text("open_ip", s.open_ip)
         .text("open_device", s.open_device)
-        .number("open_at", s.open_at)
+        .int8("open_at", s.open_at)
         .text("click_ip", s.click_ip)
         .text("click_device", s.click_device)
-        .number("click_at", s.click_at)
+        .int8("click_at", s.click_at)
         .text("dropped_reason", s.dropped_reason)
         .text("dropped_code", s.dropped_code)
         .text("dropped_description", s.dropped_description)
         .text("bounce_error", s.bounce_error)
         .text("bounce_code", s.bounce_code)
-        .number("last_updated", s.last_updated)
-        .number("bounce_at", s.bounce_at)
-        .number("dropped_at", s.dropped_at)
-        .end_object();
+        .int8("last_updated", s.last_updated)
+        .int8("bounce_at", s.bounce_at)
+        .int8("dropped_at", s.dropped_at)
+        .end_row();
 }
 
-void write_event_row(JsonbText& rows, int index, std::string_view token, const EventRecord& r,
+PgColumns lookup_rows() {
+    return PgColumns(lookup_columns);
+}
+
+PgColumns repeat_rows() {
+    return PgColumns(repeat_columns);
+}
+
+PgColumns token_rows() {
+    return PgColumns(token_columns);
+}
+
+PgColumns event_rows() {
+    return PgColumns(event_columns);
+}
+
+void write_event_row(PgColumns& rows, int index, std::string_view token, const EventRecord& r,
                      std::optional<std::int64_t> lead) {
     const auto& e = r.event;
-    rows.begin_object()
-        .number("i", index)
-        .text("sha256", to_hex(r.body_sha256))
-        .number("signed_at", r.signed_at)
-        .number("lead_id", lead)
+    rows.int4("i", index)
+        .bytea("sha256", r.body_sha256)
+        .int8("signed_at", r.signed_at)
+        .int8("lead_id", lead)
         .text("event_type", mailgun::to_string(e.type))
         .text("mailgun_event", e.mailgun_event)
         .text("severity", e.severity)
@@ -233,8 +276,8 @@ void write_event_row(JsonbText& rows, int index, std::string_view token, const E
         .text("recipient", e.recipient)
         .text("message_id", e.message_id)
         .text("mailgun_event_id", e.mailgun_event_id)
-        .number("event_time", r.event_time)
-        .number("received_at", r.received_at)
+        .int8("event_time", r.event_time)
+        .int8("received_at", r.received_at)
         .text("domain", e.domain)
         .text("ip", e.ip)
         .text("country", e.country)
@@ -250,15 +293,15 @@ void write_event_row(JsonbText& rows, int index, std::string_view token, const E
         .text("code", e.code)
         .text("error", e.error)
         .text("description", e.description)
-        .strings("tags", e.tags)
-        .value("user_variables", e.user_variables)
+        .jsonb("tags", jsonb_text(e.tags))
+        .jsonb("user_variables", jsonb_text(e.user_variables))
         .text("token", token)
         .text("signature", r.signature)
         .text("body_format", mailgun::to_string(e.format))
         .text("route", r.route)
         .text("signing_key_label", r.key_label)
-        .value("payload", e.payload)
-        .end_object();
+        .jsonb("payload", jsonb_text(e.payload))
+        .end_row();
 }
 
 } // namespace leadhook::storage

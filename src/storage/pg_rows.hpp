@@ -6,6 +6,7 @@
 #include "storage/event_store.hpp"
 #include "storage/jsonb_text.hpp"
 #include "storage/pg.hpp"
+#include "storage/pg_columns.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -22,20 +23,20 @@ PgParam bytea(std::string_view bytes);
 
 // The statements of a batch's transaction (storage/pg_event_batch.cpp), in
 // the order it runs them; what each does is said where it is defined.
-/// $1: rows (i, message_id, recipient). Rows: lead id, the LeadState
+/// $1...: lookup_rows() (i, message_id, recipient). Rows: lead id, the LeadState
 /// columns (read_lead), then the i of the event it matched; none for an
 /// event with no lead.
 extern const PgStatement resolve_and_lock_leads;
-/// $1: a jsonb array of write_event_row() objects, tokens unique. Rows:
+/// $1...: event_rows() filled by write_event_row(), tokens unique. Rows:
 /// token, event id, written ("t": its event row was appended; "f": the
 /// Mailgun event was stored before) for each token this transaction claimed.
 extern const PgStatement claim_and_insert;
-/// $1: a jsonb array of tokens. Rows: token, body sha256 (hex), lead_id.
+/// $1: token_rows(). Rows: token, body sha256 (hex), lead_id.
 extern const PgStatement read_ledger;
-/// $1: rows (token, mailgun_event_id, event_time, event_type). Rows: token, the
+/// $1...: repeat_rows() (token, mailgun_event_id, event_time, event_type). Rows: token, the
 /// original's lead_id (NULL when none).
 extern const PgStatement link_to_originals;
-/// $1: a jsonb array of write_lead_row() objects.
+/// $1...: lead_rows() filled by write_lead_row().
 extern const PgStatement update_leads;
 
 /// Column `col` of row `row` as a whole number: 0 when NULL or not one.
@@ -48,10 +49,18 @@ std::optional<EpochMicros> micros_at(const PgResult& r, int row, int col);
 inline constexpr int lead_columns = 25;
 /// The lead in row `row` of a resolve_and_lock_leads result.
 domain::LeadState read_lead(const PgResult& r, int row);
-void write_lead_row(JsonbText& rows, std::int64_t id, const domain::LeadState& s);
+/// The rows of the statements above; their columns are named where the
+/// statements are defined.
+PgColumns lookup_rows();
+PgColumns token_rows();
+PgColumns repeat_rows();
+PgColumns lead_rows();
+void write_lead_row(PgColumns& rows, std::int64_t id, const domain::LeadState& s);
 /// `index`: the event's place in the batch; the first of two copies of a
 /// Mailgun event is the one written. `token`: as stored (BatchItem::token).
-void write_event_row(JsonbText& rows, int index, std::string_view token, const EventRecord& r,
+/// The rows claim_and_insert takes.
+PgColumns event_rows();
+void write_event_row(PgColumns& rows, int index, std::string_view token, const EventRecord& r,
                      std::optional<std::int64_t> lead);
 
 } // namespace leadhook::storage

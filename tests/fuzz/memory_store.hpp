@@ -89,23 +89,18 @@ class MemoryStore final : public storage::EventStore {
         return false;
     }
 
-    /// The jsonb text the PostgreSQL store sends, checked as PostgreSQL
+    /// The jsonb texts the PostgreSQL store sends, checked as PostgreSQL
     /// would: valid UTF-8 JSON with no NUL. (Two keys that differ only in
     /// invalid bytes become the same key; jsonb keeps the last, as the
     /// parser here does.)
     static void serialise(const storage::EventRecord& record) {
-        storage::JsonbText row;
-        row.begin_object()
-            .value("payload", record.event.payload)
-            .value("user_variables", record.event.user_variables)
-            .strings("tags", record.event.tags)
-            .text("recipient", record.event.recipient)
-            .number("event_time", record.event_time)
-            .end_object();
-        const std::string text = row.finish();
-        const auto parsed = nlohmann::json::parse(text, nullptr, false);
-        if (parsed.is_discarded() || has_nul(parsed)) {
-            std::abort();
+        for (const std::string& text : {storage::jsonb_text(record.event.payload),
+                                        storage::jsonb_text(record.event.user_variables),
+                                        storage::jsonb_text(record.event.tags)}) {
+            const auto parsed = nlohmann::json::parse(text, nullptr, false);
+            if (parsed.is_discarded() || has_nul(parsed)) {
+                std::abort();
+            }
         }
     }
 
