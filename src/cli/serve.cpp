@@ -186,9 +186,10 @@ fcgi::ServerOptions server_options(const config::Config& config, obs::Metrics& m
 /// The group-commit writers, each with its own database connection.
 storage::BatchWriterOptions writer_options(const config::Config& config, obs::Metrics& metrics) {
     return {.max_batch = static_cast<std::size_t>(config.batch_max_events),
-            .on_batch = [&metrics](std::size_t events, std::uint64_t reconnects) {
-                metrics.observe_batch(events);
-                metrics.count_db_reconnects(reconnects);
+            .on_batch = [&metrics](const storage::BatchReport& batch) {
+                metrics.observe_batch(batch.events);
+                metrics.count_db_reconnects(batch.reconnects);
+                metrics.note_database_reached(batch.reached_database, storage::wall_clock().now());
             }};
 }
 std::vector<std::unique_ptr<storage::BatchSink>> writer_sinks(const config::Config& config,

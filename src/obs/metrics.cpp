@@ -62,6 +62,18 @@ Metrics::Metrics()
                           ->Add({}, batch_buckets)),
       m_reconnects(counter(*m_registry, "leadhook_database_reconnects_total",
                            "Connections to PostgreSQL made again after one was lost")),
+      m_database_available(
+          &prometheus::BuildGauge()
+               .Name("leadhook_database_available")
+               .Help(
+                   "0 from a batch that found no writable primary until one commits again, else 1")
+               .Register(*m_registry)
+               .Add({})),
+      m_database_unavailable_seconds(
+          &counter(*m_registry, "leadhook_database_unavailable_seconds_total",
+                   "Time without a writable primary, from the first batch that could not "
+                   "reach one to the next that committed; added when it ends")
+               ->Add({})),
       m_quarantine(counter(*m_registry, "leadhook_quarantine_total",
                            "Refused requests by what the quarantine did with them")),
       m_reloads(counter(*m_registry, "leadhook_config_reloads_total",
@@ -86,6 +98,7 @@ Metrics::Metrics()
     m_duplicates->Add({});
     m_forgeries->Add({});
     m_reconnects->Add({});
+    m_database_available->Set(1); // until a batch finds no writable primary
     m_database_seconds->Add({}, latency_buckets);
     m_timestamp_age->Add({}, age_buckets);
     for (const char* reason : {"missing", "mismatch", "expired_key", "stale", "future"}) {
@@ -155,6 +168,23 @@ void Metrics::count_db_reconnects(std::uint64_t n) {
     if (n > 0) {
         m_reconnects->Add({}).Increment(static_cast<double>(n));
     }
+}
+
+void Metrics::note_database_reached(bool reached, std::int64_t now_micros) {
+    std::lock_guard lock(m_outage_mutex);
+    if (!reached) {
+        if (m_unavailable_since == 0) {
+            m_unavailable_since = now_micros;
+            m_database_available->Set(0);
+        }
+        return;
+    }
+    if (m_unavailable_since != 0) {
+        m_database_unavailable_seconds->Increment(
+            static_cast<double>(std::max<std::int64_t>(0, now_micros - m_unavailable_since)) / 1e6);
+        m_unavailable_since = 0;
+    }
+    m_database_available->Set(1);
 }
 
 void Metrics::count_quarantine(std::string_view result) {

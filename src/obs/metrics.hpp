@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -44,6 +45,11 @@ class Metrics {
     /// Arrival time minus the signed timestamp of a verified webhook.
     void observe_timestamp_age(double seconds);
     void count_db_reconnects(std::uint64_t n);
+    /// After each group-commit batch: whether it reached a writable
+    /// database. The time from the first batch that did not to the next one
+    /// that did is added to leadhook_database_unavailable_seconds_total when
+    /// it ends; leadhook_database_available says which state holds now.
+    void note_database_reached(bool reached, std::int64_t now_micros);
     /// What the quarantine did: stored, repeated, dropped (over the cap) or failed.
     void count_quarantine(std::string_view result);
     void count_reload(bool ok);
@@ -77,6 +83,10 @@ class Metrics {
     Histograms* m_timestamp_age;
     prometheus::Histogram* m_batch_events;
     Counters* m_reconnects;
+    prometheus::Gauge* m_database_available;
+    prometheus::Counter* m_database_unavailable_seconds;
+    std::mutex m_outage_mutex;
+    std::int64_t m_unavailable_since = 0; ///< micros; 0 while available
     Counters* m_quarantine;
     Counters* m_reloads;
     Counters* m_purged;

@@ -2,6 +2,7 @@
 
 #include "util/one_shot.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <optional>
 
@@ -93,8 +94,12 @@ void BatchWriter::run(BatchSink& sink) {
         for (const Waiter* waiter : batch) {
             records.push_back(waiter->record);
         }
+        bool reached = true;
         try {
             auto results = sink.record_batch(records);
+            reached = std::ranges::any_of(results, [](const auto& result) {
+                return result.has_value() || result.error().kind != StoreFailure::unavailable;
+            });
             for (std::size_t i = 0; i < batch.size(); ++i) {
                 batch[i]->result = i < results.size()
                                        ? std::move(results[i])
@@ -109,7 +114,9 @@ void BatchWriter::run(BatchSink& sink) {
         if (m_options.on_batch) {
             const std::uint64_t reconnects = sink.reconnects();
             try {
-                m_options.on_batch(batch.size(), reconnects - reconnects_seen);
+                m_options.on_batch(BatchReport{.events = batch.size(),
+                                               .reconnects = reconnects - reconnects_seen,
+                                               .reached_database = reached});
             } catch (...) {
                 // A counter must never leave a request waiting for ever.
             }

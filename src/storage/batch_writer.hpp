@@ -30,10 +30,17 @@ class BatchSink {
     virtual std::uint64_t reconnects() const = 0;
 };
 
+/// What one batch did, for the metrics.
+struct BatchReport {
+    std::size_t events = 0;
+    std::uint64_t reconnects = 0; ///< the sink's, since the last batch
+    /// false when every event failed as "unavailable": no writable database.
+    bool reached_database = true;
+};
+
 struct BatchWriterOptions {
-    std::size_t max_batch = 256; ///< events per transaction at most
-    /// After each batch: its size and the sink's reconnects since the last one.
-    std::function<void(std::size_t events, std::uint64_t reconnects)> on_batch;
+    std::size_t max_batch = 256;                      ///< events per transaction at most
+    std::function<void(const BatchReport&)> on_batch; ///< after each batch
 };
 
 class BatchWriter {

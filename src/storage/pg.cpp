@@ -36,18 +36,36 @@ std::string_view field(const PGresult* result, int code) {
     return value ? value : "";
 }
 
-/// libpq's notice receiver: a C callback, so nothing may throw out of it.
-void receive_notice(void* /*arg*/, const PGresult* result) {
-    const NoticeHandler& handler = notice_handler();
-    if (!handler) {
-        return; // reset after this connection was made: the notice is dropped
-    }
-    handler(ServerNotice{.severity = field(result, PG_DIAG_SEVERITY_NONLOCALIZED),
-                         .sqlstate = field(result, PG_DIAG_SQLSTATE),
-                         .message = trimmed(PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY))});
+/// libpq's messages when every host it reached was read-only: the
+/// target_session_attrs check ("session is read-only") or a standby
+/// refusing a write ("hot standby").
+bool says_read_only(const std::string& message) {
+    return message.find("read-only") != std::string::npos ||
+           message.find("hot standby") != std::string::npos;
+}
+
+bool is_warning_or_worse(std::string_view severity) {
+    return severity == "WARNING" || severity == "ERROR" || severity == "FATAL" ||
+           severity == "PANIC";
 }
 
 } // namespace
+
+/// libpq's notice receiver: a C callback, so nothing may throw out of it.
+void PgConnection::receive_notice(void* self, const PGresult* result) {
+    const std::string_view severity = field(result, PG_DIAG_SEVERITY_NONLOCALIZED);
+    if (is_warning_or_worse(severity)) {
+        ++static_cast<PgConnection*>(self)->m_warnings;
+    }
+    const NoticeHandler& handler = notice_handler();
+    if (!handler) {
+        std::fputs(PQresultErrorMessage(result), stderr); // libpq's own default
+        return;
+    }
+    handler(ServerNotice{.severity = severity,
+                         .sqlstate = field(result, PG_DIAG_SQLSTATE),
+                         .message = trimmed(PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY))});
+}
 
 void set_notice_handler(NoticeHandler handler) {
     notice_handler() = std::move(handler);
@@ -80,11 +98,13 @@ std::optional<StoreError> PgConnection::ensure_connected() {
     const bool retried = std::exchange(m_attempted, true);
     if (!conn) {
         m_last_connect_error = conn.error().message;
+        m_found_only_standbys = says_read_only(m_last_connect_error);
         std::uniform_real_distribution<double> unit(0.0, 1.0);
         m_backoff.failed(m_clock.now(), unit(m_jitter));
         return conn.error();
     }
     m_conn = std::move(conn).value();
+    m_found_only_standbys = false;
     m_backoff.succeeded();
     if (retried) {
         m_reconnects.fetch_add(1, std::memory_order_relaxed);
@@ -100,7 +120,7 @@ StoreError PgConnection::backing_off(EpochMicros now) const {
                           " failed connects; next try in " + wait + " s)"};
 }
 
-Expected<PgConnPtr, StoreError> PgConnection::connect() const {
+Expected<PgConnPtr, StoreError> PgConnection::connect() {
     // Our defaults come first so that anything in the configured conninfo
     // (expanded from "dbname") overrides them.
     const char* keywords[] = {"connect_timeout", "options", "fallback_application_name", "dbname",
@@ -117,9 +137,7 @@ Expected<PgConnPtr, StoreError> PgConnection::connect() const {
             StoreError{StoreFailure::unavailable, "",
                        with_connect_hint("connect: " + trimmed(PQerrorMessage(conn.get())))});
     }
-    if (notice_handler()) {
-        PQsetNoticeReceiver(conn.get(), receive_notice, nullptr);
-    }
+    PQsetNoticeReceiver(conn.get(), receive_notice, this);
     return conn;
 }
 
@@ -131,6 +149,11 @@ StoreError PgConnection::failure(const PGresult* result) {
                      trimmed(primary ? primary : PQerrorMessage(m_conn.get()))};
     if (PQstatus(m_conn.get()) != CONNECTION_OK) {
         error.kind = StoreFailure::unavailable;
+        drop();
+    } else if (error.sqlstate == "25006") {
+        // A read-only server: a standby, or a primary demoted under us. A
+        // new connection lets target_session_attrs=read-write find the
+        // primary; this one never will.
         drop();
     }
     return error;

@@ -116,6 +116,15 @@ class PgConnection {
     /// Safe to read from any thread.
     std::uint64_t reconnects() const { return m_reconnects.load(std::memory_order_relaxed); }
 
+    /// WARNINGs (or worse) the server has sent this connection outside a
+    /// statement's result. A COMMIT that succeeds with a warning is not
+    /// acknowledged: PostgreSQL warns so when it gave up waiting for the
+    /// synchronous standby, and the commit may be lost in a failover.
+    std::uint64_t warnings() const { return m_warnings; }
+    /// The last connect reached only read-only servers (standbys), which
+    /// target_session_attrs=read-write refuses: no writable primary.
+    bool found_only_standbys() const { return m_found_only_standbys; }
+
   private:
     StoreError failure(const PGresult* result);
     std::optional<StoreError> prepare_once(const PgStatement& statement);
@@ -123,14 +132,18 @@ class PgConnection {
     /// `wanted` (0-based among the commands sent), or the first error.
     Expected<PgResult, StoreError> read_pipeline(int commands, int wanted);
     StoreError backing_off(EpochMicros now) const;
-    Expected<PgConnPtr, StoreError> connect() const;
+    Expected<PgConnPtr, StoreError> connect();
 
     std::string m_conninfo;
     const Clock& m_clock;
     PgConnPtr m_conn;
     std::set<std::string, std::less<>> m_prepared; ///< statement names prepared on m_conn
     Backoff m_backoff;
+    static void receive_notice(void* self, const PGresult* result);
+
     std::string m_last_connect_error; ///< why the last connect failed, for the log
+    bool m_found_only_standbys = false;
+    std::uint64_t m_warnings = 0;
     bool m_attempted = false; ///< a connect was tried before: the next success is a reconnect
     std::minstd_rand m_jitter;
     std::atomic<std::uint64_t> m_reconnects{0};

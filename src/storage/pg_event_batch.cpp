@@ -162,9 +162,10 @@ class BatchTransaction {
             }
         });
         m_commit_sent = true;
+        const std::uint64_t warnings = m_conn.warnings();
         if (changed.empty()) {
             auto committed = m_conn.exec("COMMIT");
-            return committed ? std::nullopt : std::optional(committed.error());
+            return committed ? unconfirmed_since(warnings) : std::optional(committed.error());
         }
         PgColumns rows = lead_rows();
         for (const std::int64_t id : changed) {
@@ -172,7 +173,20 @@ class BatchTransaction {
         }
         auto updated =
             m_conn.exec_between(/*before=*/nullptr, storage::update_leads, rows.finish(), "COMMIT");
-        return updated ? std::nullopt : std::optional(updated.error());
+        return updated ? unconfirmed_since(warnings) : std::optional(updated.error());
+    }
+
+    /// A COMMIT that succeeded with a WARNING is not acknowledged: the
+    /// server warns so when it stopped waiting for the synchronous standby
+    /// (a cancelled wait), and such a commit can be lost in a failover. The
+    /// retry finds its token in the ledger if it survived, or stores it anew.
+    std::optional<StoreError> unconfirmed_since(std::uint64_t warnings) const {
+        if (m_conn.warnings() == warnings) {
+            return std::nullopt;
+        }
+        return StoreError{StoreFailure::unavailable, "",
+                          "COMMIT answered with a warning (the wait for the synchronous standby "
+                          "cancelled?): not acknowledged"};
     }
 
     PgConnection& m_conn;

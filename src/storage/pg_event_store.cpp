@@ -119,7 +119,9 @@ Readiness PgEventStore::readiness() {
     for (int attempt = 0;; ++attempt) {
         const bool had_connection = m_conn.is_connected();
         if (auto error = m_conn.ensure_connected()) {
-            return Readiness{false, "database unreachable"};
+            return Readiness{false, m_conn.found_only_standbys()
+                                        ? "no writable primary: the servers reached are read-only"
+                                        : "database unreachable"};
         }
         // Between requests the connection is idle; should a transaction ever
         // be left open, a failing query would abort it, so leave it alone.
@@ -128,6 +130,10 @@ Readiness PgEventStore::readiness() {
         }
         auto version = recorded_schema_version(m_conn);
         if (version) {
+            auto standby = is_standby(m_conn);
+            if (standby && *standby) {
+                return Readiness{false, std::string("no writable primary: ") + on_a_standby};
+            }
             return schema_readiness(*version, newest_migration_version());
         }
         if (version.error().kind != StoreFailure::unavailable) {

@@ -1,5 +1,6 @@
 #include "storage/pg_maintenance.hpp"
 
+#include "storage/pg_migrate.hpp"
 #include "storage/pg_rows.hpp"
 #include "util/hex.hpp"
 
@@ -134,6 +135,14 @@ PgMaintenance::partitions(const char* sql, const char* table, EpochMicros before
 Expected<Purged, StoreError> PgMaintenance::purge(const domain::PurgePlan& plan, bool dry_run) {
     if (auto error = m_conn.ensure_connected()) {
         return unexpected(*error);
+    }
+    auto standby = is_standby(m_conn);
+    if (!standby) {
+        return unexpected(standby.error());
+    }
+    if (*standby) {
+        return unexpected(StoreError{StoreFailure::unavailable, "",
+                                     std::string("refusing to purge: ") + on_a_standby});
     }
     auto locked = m_conn.exec(try_purge_lock, std::array{number(purge_lock_key)});
     if (!locked) {

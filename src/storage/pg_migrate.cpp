@@ -48,6 +48,8 @@ constexpr const char* leads_elsewhere =
     " WHERE h.relname = 'leads' AND hn.nspname = current_schema()))";
 // clang-format on
 
+constexpr const char* in_recovery = "SELECT pg_is_in_recovery()";
+
 constexpr std::string_view undefined_table = "42P01";
 
 std::string describe(const StoreError& error) {
@@ -193,6 +195,11 @@ Expected<Migrated, std::string> migrate(PgConnection& conn, std::span<const Migr
     if (auto set = conn.exec(session_settings); !set) {
         return unexpected("cannot prepare the session: " + describe(set.error()));
     }
+    auto standby = is_standby(conn);
+    if (!standby || *standby) {
+        return unexpected("refusing to migrate: " +
+                          (standby ? std::string(on_a_standby) : describe(standby.error())));
+    }
     MigrationLock held(conn);
     if (auto error = held.acquire(hooks)) {
         return unexpected("cannot take the migration lock: " + describe(*error));
@@ -209,6 +216,14 @@ Expected<std::optional<int>, StoreError> recorded_schema_version(PgConnection& c
         return unexpected(newest.error());
     }
     return std::optional<int>{to_int(newest->text(0, 0))};
+}
+
+Expected<bool, StoreError> is_standby(PgConnection& conn) {
+    auto answer = conn.exec(in_recovery);
+    if (!answer) {
+        return unexpected(answer.error());
+    }
+    return answer->text(0, 0) == "t";
 }
 
 } // namespace leadhook::storage

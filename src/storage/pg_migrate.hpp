@@ -41,4 +41,13 @@ Expected<Migrated, std::string> migrate(PgConnection& conn, std::span<const Migr
 /// (outside a transaction, which a missing table's error would abort).
 Expected<std::optional<int>, StoreError> recorded_schema_version(PgConnection& conn);
 
+/// Whether the server is a standby (pg_is_in_recovery()): read-only, so
+/// leadhook writes nothing there. One query; the caller must be connected.
+Expected<bool, StoreError> is_standby(PgConnection& conn);
+
+/// What a standby answers for a migration, a purge or readiness.
+inline constexpr const char* on_a_standby =
+    "the server is a read-only standby (in recovery), not the primary: list every node in the "
+    "connection string with target_session_attrs=read-write (docs/ha.md)";
+
 } // namespace leadhook::storage

@@ -193,24 +193,28 @@ BOOST_AUTO_TEST_CASE(stopping_writes_what_is_queued_then_refuses) {
                static_cast<int>(storage::StoreFailure::unavailable));
 }
 
-BOOST_AUTO_TEST_CASE(each_batch_reports_its_size_and_the_reconnects_since_the_last) {
+BOOST_AUTO_TEST_CASE(each_batch_reports_its_size_reconnects_and_whether_it_reached_the_database) {
     std::mutex mutex;
-    std::vector<std::pair<std::size_t, std::uint64_t>> reports;
+    std::vector<storage::BatchReport> reports;
     FakeSink* sink = nullptr;
-    storage::BatchWriter writer = writer_over(
-        sink, {.max_batch = 256, .on_batch = [&](std::size_t events, std::uint64_t reconnects) {
-                   std::lock_guard lock(mutex);
-                   reports.emplace_back(events, reconnects);
-               }});
+    storage::BatchWriter writer =
+        writer_over(sink, {.max_batch = 256, .on_batch = [&](const storage::BatchReport& batch) {
+                               std::lock_guard lock(mutex);
+                               reports.push_back(batch);
+                           }});
     BOOST_TEST(writer.record(record("1")).has_value());
     sink->m_reconnects = 2;
     BOOST_TEST(writer.record(record("2")).has_value());
-    BOOST_TEST(writer.record(record("3")).has_value());
+    BOOST_TEST(!writer.record(record("down")).has_value());
     std::lock_guard lock(mutex);
-    BOOST_TEST(reports.size() == 3u);
-    BOOST_TEST(reports[0].second == 0u);
-    BOOST_TEST(reports[1].second == 2u);
-    BOOST_TEST(reports[2].second == 0u);
+    BOOST_REQUIRE(reports.size() == 3u);
+    BOOST_TEST(reports[0].events == 1u);
+    BOOST_TEST(reports[0].reconnects == 0u);
+    BOOST_TEST(reports[1].reconnects == 2u);
+    BOOST_TEST(reports[2].reconnects == 0u);
+    BOOST_TEST(reports[0].reached_database);
+    BOOST_TEST(reports[1].reached_database);
+    BOOST_TEST(!reports[2].reached_database); // every event "unavailable"
 }
 
 BOOST_AUTO_TEST_SUITE_END()

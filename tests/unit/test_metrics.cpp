@@ -60,7 +60,8 @@ BOOST_AUTO_TEST_CASE(every_family_is_exposed_with_help_and_type) {
           "leadhook_quarantine_total counter", "leadhook_config_reloads_total counter",
           "leadhook_purged_rows_total counter", "leadhook_dropped_partitions_total counter",
           "leadhook_fastcgi_connections_accepted_total counter",
-          "leadhook_fastcgi_connections_idle gauge"}) {
+          "leadhook_fastcgi_connections_idle gauge", "leadhook_database_available gauge",
+          "leadhook_database_unavailable_seconds_total counter"}) {
         BOOST_TEST(test::contains(text, std::string("# TYPE ") + family), family);
     }
     const auto s = samples(text);
@@ -98,6 +99,24 @@ BOOST_AUTO_TEST_CASE(requests_counted_by_route_status_and_outcome_with_latency) 
     BOOST_TEST(s.at("leadhook_request_duration_seconds_bucket{route=\"events\",le=\"+Inf\"}") == 2);
     BOOST_TEST(s.at("leadhook_request_duration_seconds_sum{route=\"events\"}") == 0.203,
                boost::test_tools::tolerance(1e-9));
+}
+
+BOOST_AUTO_TEST_CASE(time_without_a_writable_primary_from_batch_to_batch) {
+    obs::Metrics m;
+    BOOST_TEST(samples(m.render()).at("leadhook_database_available") == 1);
+    m.note_database_reached(true, 1'000'000);
+    m.note_database_reached(false, 5'000'000); // the outage starts here
+    m.note_database_reached(false, 9'000'000);
+    auto s = samples(m.render());
+    BOOST_TEST(s.at("leadhook_database_available") == 0);
+    BOOST_TEST(s.at("leadhook_database_unavailable_seconds_total") == 0); // added when it ends
+    m.note_database_reached(true, 19'500'000);
+    m.note_database_reached(true, 20'000'000);
+    m.note_database_reached(false, 30'000'000);
+    m.note_database_reached(true, 31'000'000);
+    s = samples(m.render());
+    BOOST_TEST(s.at("leadhook_database_available") == 1);
+    BOOST_TEST(s.at("leadhook_database_unavailable_seconds_total") == 15.5);
 }
 
 BOOST_AUTO_TEST_CASE(events_failures_ages_and_reconnects) {
