@@ -47,13 +47,15 @@ LEADHOOK_RUNTIME_PACKAGES=(
 # What the tests need on top (./scripts/test): Boost.Test, clang-format for
 # style.clang_format, systemd's tools for the unit tests of deploy/systemd
 # and, for scripts/systemd-test, debootstrap and systemd-nspawn,
-# chromium to render the HTML report (scripts/demo-report too), and the
-# original app's database moved from MySQL (docs/migrating.md).
+# chromium to render the HTML report (scripts/demo-report too), the
+# original app's database moved from MySQL (docs/migrating.md), and
+# pg_auto_failover for scripts/ha-test (docs/ha.md).
 # shellcheck disable=SC2034 # used by the scripts that source this file
 LEADHOOK_TEST_PACKAGES=(
   libboost-test-dev clang-format systemd debootstrap systemd-container
   chromium fonts-dejavu-core
   python3-sqlalchemy mariadb-server pgloader
+  postgresql-15-auto-failover pg-auto-failover-cli
 )
 
 # Debian's invoke-rc.d asks this file whether a package may start its service.

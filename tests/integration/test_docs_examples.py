@@ -41,6 +41,8 @@ COVERED_ELSEWHERE = {
     ("docs/systemd.md", "./scripts/systemd-test             # as root; last line: systemd: "
      "checks=16 failed=0"):
         "systemd.real runs it",
+    ("docs/ha.md", "./scripts/ha-test"):
+        "integration.ha runs it (with --events 400)",
 }
 # Pages whose every ```sh block another test runs as printed.
 PAGES_COVERED_ELSEWHERE = {

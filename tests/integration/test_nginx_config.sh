@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks that both nginx snippets in deploy/nginx/ pass `nginx -t`: the
-# production site (with a throwaway self-signed certificate) and the dev site
+# production site (with a throwaway self-signed certificate; and with the
+# several-hosts upstream of deploy/ha/) and the dev site
 # (with one and with two leadhook sockets in its upstream), each included from
 # a minimal http {} block in a temporary prefix; and that both keep their
 # FastCGI connections alive (upstream keepalive, fastcgi_keep_conn on).
@@ -114,6 +115,21 @@ sed -e "s|@SERVER_NAME@|leadhook.test|g" \
   -e "s|@TLS_CERTIFICATE_KEY@|$TMP/test.key|g" \
   "$ROOT/deploy/nginx/leadhook.conf" >"$TMP/site-production.conf"
 check production "$TMP/site-production.conf" "$ROOT/deploy/nginx/leadhook.conf"
+
+# deploy/ha: the production site with its upstream block replaced by the
+# several-hosts one.
+awk -v ha="$ROOT/deploy/ha/leadhook-upstream.conf" '
+  /^upstream leadhook \{/ { while ((getline line < ha) > 0) print line; skip = 1; next }
+  skip && /^\}/ { skip = 0; next }
+  !skip' "$TMP/site-production.conf" >"$TMP/site-ha.conf"
+if ! grep -q "10.0.0.12:9000" "$TMP/site-ha.conf" || grep -q "server unix:" "$TMP/site-ha.conf"; then
+  total=$((total + 1))
+  echo "FAIL ha: the production site's upstream block could not be replaced" >&2
+  failed=$((failed + 1))
+else
+  check ha "$TMP/site-ha.conf" "$ROOT/deploy/ha/leadhook-upstream.conf"
+fi
+check_keepalive "$TMP/site-ha.conf"
 
 sed -e "s|@HTTP_PORT@|$(free_port)|g" \
   -e "s|@LEADHOOK_SOCKET@|$TMP/leadhook.sock|g" \
