@@ -47,6 +47,15 @@ def without_leadhook_env():
     return {k: v for k, v in os.environ.items() if not k.startswith("LEADHOOK_")}
 
 
+def private_stack():
+    """A Stack with its own PostgreSQL, whose server the tests reconfigure."""
+    stack = Stack()
+    if stack.env.get("LEADHOOK_DATABASE_EXTERNAL") == "1":
+        stack.stop()
+        raise unittest.SkipTest("needs the stack's private PostgreSQL")
+    return stack
+
+
 class Standby:
     """A hot standby of `stack`'s private cluster, streaming from it."""
 
@@ -100,10 +109,7 @@ class Standby:
 class FollowsThePrimary(Waiting, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.primary = Stack()
-        if cls.primary.env.get("LEADHOOK_DATABASE_EXTERNAL") == "1":
-            cls.primary.stop()
-            raise unittest.SkipTest("needs the stack's private PostgreSQL")
+        cls.primary = private_stack()
         cls.standby = Standby(cls.primary)
         cls.url = ("host=%s,%s port=5433,5432 dbname=leadhook user=leadhook"
                    " target_session_attrs=read-write"
@@ -189,10 +195,7 @@ class UnconfirmedCommit(Waiting, unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.stack = Stack()
-        if cls.stack.env.get("LEADHOOK_DATABASE_EXTERNAL") == "1":
-            cls.stack.stop()
-            raise unittest.SkipTest("needs the stack's private PostgreSQL")
+        cls.stack = private_stack()
 
     @classmethod
     def tearDownClass(cls):
