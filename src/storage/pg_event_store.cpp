@@ -107,7 +107,9 @@ PgEventStore::ensure_partitions_for(std::span<const EventRecord* const> records)
 }
 
 StoreError PgEventStore::rollback_with(StoreError error) {
-    if (m_conn.is_connected() && !m_conn.exec("ROLLBACK")) {
+    // Idle: no transaction is open (a COMMIT that went through, answered
+    // with a warning), and a ROLLBACK would only earn another warning.
+    if (m_conn.is_connected() && !m_conn.is_idle() && !m_conn.exec("ROLLBACK")) {
         m_conn.drop();
     }
     return error;
