@@ -184,12 +184,13 @@ fcgi::ServerOptions server_options(const config::Config& config, obs::Metrics& m
 }
 
 /// The group-commit writers, each with its own database connection.
-storage::BatchWriterOptions writer_options(const config::Config& config, obs::Metrics& metrics) {
+storage::BatchWriterOptions writer_options(const config::Config& config, obs::Metrics& metrics,
+                                           const Clock& clock) {
     return {.max_batch = static_cast<std::size_t>(config.batch_max_events),
-            .on_batch = [&metrics](const storage::BatchReport& batch) {
+            .on_batch = [&metrics, &clock](const storage::BatchReport& batch) {
                 metrics.observe_batch(batch.events);
                 metrics.count_db_reconnects(batch.reconnects);
-                metrics.note_database_reached(batch.reached_database, storage::wall_clock().now());
+                metrics.note_database_reached(batch.reached_database, clock.now());
             }};
 }
 std::vector<std::unique_ptr<storage::BatchSink>> writer_sinks(const config::Config& config,
@@ -298,7 +299,8 @@ int serve(const std::optional<std::string>& config_path) {
     // once the workers are gone.
     storage::SharedStore shared(std::make_unique<storage::PgEventStore>(config->database_url),
                                 [&metrics](std::uint64_t n) { metrics.count_db_reconnects(n); });
-    storage::BatchWriter writer(writer_sinks(*config, log), writer_options(*config, metrics));
+    storage::BatchWriter writer(writer_sinks(*config, log),
+                                writer_options(*config, metrics, clock));
     const auto make_handler = handler_factory(settings, metrics, log, capture, writer, shared);
     const auto result = server->serve(make_handler, [&] {
         notify.ready(status);

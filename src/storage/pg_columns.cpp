@@ -83,14 +83,14 @@ void append_storable(std::string& array, std::string_view value) {
 
 } // namespace
 
-std::string unnest_sql(std::span<const PgColumn> columns, std::string_view alias, int first) {
+std::string unnest_sql(std::span<const PgColumn> columns, std::string_view alias) {
     std::string arrays;
     std::string names;
     for (std::size_t i = 0; i < columns.size(); ++i) {
         const std::string_view separator = i == 0 ? "" : ", ";
         arrays.append(separator)
             .append("$")
-            .append(std::to_string(first + static_cast<int>(i)))
+            .append(std::to_string(i + 1))
             .append("::")
             .append(info(columns[i].type).array_sql);
         names.append(separator).append(columns[i].name);

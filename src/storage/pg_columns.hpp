@@ -24,9 +24,9 @@ struct PgColumn {
     PgType type;
 };
 
-/// `unnest($first::type[], ...) AS alias(name, ...)` for these columns: the
+/// `unnest($1::type[], ...) AS alias(name, ...)` for these columns: the
 /// statement's text and PgColumns come from the same list.
-std::string unnest_sql(std::span<const PgColumn> columns, std::string_view alias, int first = 1);
+std::string unnest_sql(std::span<const PgColumn> columns, std::string_view alias);
 
 /// Writes rows column by column, in the list's order; each value names its
 /// column, and a name or type out of order throws std::logic_error (a bug

@@ -6,9 +6,7 @@
 #include "storage/batch_plan.hpp"
 #include "storage/pg_event_store.hpp"
 #include "storage/pg_rows.hpp"
-#include "util/hex.hpp"
 
-#include <array>
 #include <map>
 #include <set>
 

@@ -1,5 +1,6 @@
 #include "storage/pg_rows.hpp"
 
+#include "storage/jsonb_text.hpp"
 #include "util/hex.hpp"
 #include "util/utf8.hpp"
 

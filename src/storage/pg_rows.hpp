@@ -4,7 +4,6 @@
 // mapping to LeadState and EventRecord.
 #include "domain/lead_state.hpp"
 #include "storage/event_store.hpp"
-#include "storage/jsonb_text.hpp"
 #include "storage/pg.hpp"
 #include "storage/pg_columns.hpp"
 
