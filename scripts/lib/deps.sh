@@ -58,6 +58,16 @@ LEADHOOK_TEST_PACKAGES=(
   postgresql-15-auto-failover pg-auto-failover-cli
 )
 
+# Leads whose open and click counters differ from their stored opened and
+# clicked events: what a lost or doubled event leaves behind (scripts/bench
+# and scripts/ha-test check it after their runs).
+# shellcheck disable=SC2034 # used by the scripts that source this file
+LEADHOOK_SQL_COUNTER_MISMATCHES="SELECT count(*) FROM leads l LEFT JOIN (
+    SELECT lead_id, count(*) FILTER (WHERE event_type = 'opened') o,
+           count(*) FILTER (WHERE event_type = 'clicked') c
+    FROM lead_email_events GROUP BY lead_id) e ON e.lead_id = l.id
+  WHERE l.followup_email_opens <> coalesce(e.o, 0) OR l.followup_email_clicks <> coalesce(e.c, 0)"
+
 # Debian's invoke-rc.d asks this file whether a package may start its service.
 LEADHOOK_POLICY_RC_D="${LEADHOOK_POLICY_RC_D:-/usr/sbin/policy-rc.d}"
 
@@ -102,6 +112,7 @@ leadhook_nginx_start() { # DIR SITE_FILE
     { cat "$dir/nginx-error.log" "$dir/nginx-stderr.log" >&2; leadhook_die "nginx rejects $dir/nginx.conf"; }
   (exec setsid nginx -e "$dir/nginx-error.log" -p "$dir/nginx/" -c "$dir/nginx.conf" -g 'daemon off;') \
     </dev/null >>"$dir/nginx-stderr.log" 2>&1 &
+  # shellcheck disable=SC2034 # read by the scripts that call this
   LEADHOOK_NGINX_PID=$!
 }
 leadhook_warn() { printf 'leadhook: %s\n' "$*" >&2; }
