@@ -13,7 +13,14 @@
 
 namespace leadhook::storage {
 
-/// One accepted webhook, ready to be written with its lead's new state.
+/// Where an event was learnt: a signed webhook, or Mailgun's API (backfill).
+enum class EventSource { webhook, api };
+inline std::string_view to_string(EventSource source) {
+    return source == EventSource::api ? "api" : "webhook";
+}
+
+/// One accepted webhook (or an event read back from Mailgun's API), ready to
+/// be written with its lead's new state.
 struct EventRecord {
     const mailgun::Event& event;
     EpochMicros event_time; ///< the event's own time, or the signed timestamp, or arrival
@@ -24,6 +31,7 @@ struct EventRecord {
     std::string key_label;   ///< which signing key verified it
     std::string body_sha256; ///< 32 raw bytes: binds the token to this body
     std::string route;       ///< the path it arrived on
+    EventSource source = EventSource::webhook;
 };
 
 enum class RecordStatus {

@@ -43,23 +43,16 @@ constexpr const char* select_daily =
     " AND ($3::text IS NULL OR lower(substring(btrim(recipient) from '@([^@]*)$')) = $3)"
     " GROUP BY 1, 2 ORDER BY 1, 2";
 
-// Candidates from both sources: events of the kinds that forbid more mail
-// (matched to a lead or not), and the flags on leads, which outlive purged
-// events. A reason known only from a lead takes the time the lead records
-// for it, else the lead's last update. Per address the earliest wins; ties
-// go to the stronger reason, then to the event log.
+// Candidates from both sources: the suppression list (written with each
+// event that forbids more mail, matched to a lead or not, and kept after
+// the event log's months are dropped), and the flags on leads (the
+// original app's data). A reason known only from a lead takes the time the
+// lead records for it, else the lead's last update. Per address the
+// earliest wins; ties go to the stronger reason, then to the list.
 constexpr const char* select_suppress =
     "WITH candidates AS ("
-    " SELECT lower(btrim(e.recipient)) AS email, e.event_type AS reason,"
-    "  CASE WHEN e.event_type = 'bounced'"
-    "    THEN concat_ws(' ', e.code, coalesce(e.error, e.description))"
-    "   WHEN e.event_type IN ('dropped', 'rejected')"
-    "    THEN concat_ws(' ', e.reason, e.code, coalesce(e.description, e.error))"
-    "   ELSE '' END AS detail,"
-    "  e.event_time AS at, 0 AS source"
-    " FROM lead_email_events e"
-    " WHERE e.event_type IN ('bounced', 'dropped', 'rejected', 'complained', 'unsubscribed')"
-    "  AND btrim(coalesce(e.recipient, '')) <> ''"
+    " SELECT address AS email, reason, detail, first_at AS at, 0 AS source"
+    " FROM suppressions"
     " UNION ALL"
     " SELECT lower(btrim(l.email_addr)), f.reason, f.detail, f.at, 1"
     " FROM leads l CROSS JOIN LATERAL (VALUES"

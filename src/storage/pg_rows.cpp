@@ -25,6 +25,10 @@ using domain::LeadState;
 // the index the only sensible plan at any size.
 // clang-format off
 #define LEADHOOK_AT(col) "timestamptz 'epoch' + " col " * interval '1 microsecond'"
+// The millisecond an event time (integer micros) falls in: the Logs API
+// gives event times to the millisecond, webhooks and the Events API to the
+// microsecond, so one Mailgun event is the same id and type within one ms.
+#define LEADHOOK_MS_FLOOR(micros) "(" micros " - " micros " % 1000)"
 #define LEADHOOK_MICROS(col) "(extract(epoch from " col "::timestamptz) * 1000000)::bigint"
 
 // The lead each event is about: by the follow-up email's message id, else
@@ -105,7 +109,7 @@ constexpr PgColumn event_columns[] = {
     {"error", PgType::text}, {"description", PgType::text}, {"tags", PgType::jsonb},
     {"user_variables", PgType::jsonb}, {"token", PgType::text}, {"signature", PgType::text},
     {"body_format", PgType::text}, {"route", PgType::text}, {"signing_key_label", PgType::text},
-    {"payload", PgType::jsonb}};
+    {"source", PgType::text}, {"payload", PgType::jsonb}};
 
 // Claims the batch's new tokens and appends their events, in one statement.
 // Tokens are claimed in token order, so that two batches sharing tokens
@@ -115,12 +119,18 @@ constexpr PgColumn event_columns[] = {
 // complete when written and never updated for a new event (an UPDATE would
 // cost a second row version and its index entries). Only claimed tokens'
 // events are appended, those not already stored (Mailgun's (id, timestamp,
-// type) is unique; the first of the batch wins), with their payloads in the
+// type) is unique; the first of the batch wins; a stored row with the same
+// id and type in the same millisecond is the same event read back from the
+// Logs API, or read back before its webhook came), with their payloads in the
 // table with the shorter retention. Events are appended in that order,
 // for the reason tokens are claimed in token order: two batches appending
 // the same Mailgun events under different tokens wait for each other in one
 // order instead of deadlocking. (Matched events are kept apart anyway by
 // their leads' locks, taken first and in id order; unmatched ones are not.)
+// The appended events that forbid more mail (bounced, complained,
+// unsubscribed, dropped, rejected) add or widen their address's row in
+// suppressions, in address order for the same reason; that list outlives
+// the event log.
 // Rows: token, event id, written (whether its event row was appended) for
 // each token claimed.
 const std::string claim_and_insert_sql =
@@ -134,20 +144,40 @@ const std::string claim_and_insert_sql =
     " reason, recipient, message_id, mailgun_event_id, event_time, received_at, domain, ip,"
     " country, region, city, device_type, client_type, client_name, client_os, user_agent, bot,"
     " url, code, error, description, tags, user_variables, token, signature, body_format, route,"
-    " signing_key_label) SELECT claimed.event_id, lead_id, event_type, mailgun_event, severity,"
-    " reason, recipient, message_id, mailgun_event_id, " LEADHOOK_AT("event_time") ","
+    " signing_key_label, source) SELECT claimed.event_id, lead_id, event_type, mailgun_event,"
+    " severity, reason, recipient, message_id, mailgun_event_id, " LEADHOOK_AT("event_time") ","
     " " LEADHOOK_AT("received_at") ","
     " domain, ip, country, region, city, device_type, client_type, client_name, client_os,"
     " user_agent, bot, url, code, error, description,"
     " ARRAY(SELECT jsonb_array_elements_text(tags)), user_variables, input.token, signature,"
-    " body_format, route, signing_key_label FROM input JOIN claimed USING (token)"
+    " body_format, route, signing_key_label, source FROM input JOIN claimed USING (token)"
+    " WHERE input.mailgun_event_id IS NULL OR NOT EXISTS (SELECT 1 FROM lead_email_events o"
+    " WHERE o.mailgun_event_id = input.mailgun_event_id AND o.event_type = input.event_type"
+    " AND o.event_time >= " LEADHOOK_AT(LEADHOOK_MS_FLOOR("input.event_time")) ""
+    " AND o.event_time < " LEADHOOK_AT("(" LEADHOOK_MS_FLOOR("input.event_time") " + 1000)") ")"
     " ORDER BY mailgun_event_id, event_time, event_type, i"
     " ON CONFLICT (mailgun_event_id, event_time, event_type) WHERE mailgun_event_id IS NOT NULL"
     " DO NOTHING"
     " RETURNING id, token, event_time, received_at),"
     " payload AS (INSERT INTO lead_email_event_payloads (event_id, event_time, received_at,"
     " payload) SELECT event.id, event.event_time, event.received_at, input.payload"
-    " FROM event JOIN input USING (token))"
+    " FROM event JOIN input USING (token)),"
+    " suppressed AS (INSERT INTO suppressions (address, reason, detail, first_at, last_at, source)"
+    " SELECT lower(btrim(recipient)), event_type, (array_agg(CASE"
+    " WHEN event_type = 'bounced' THEN concat_ws(' ', code, coalesce(error, description))"
+    " WHEN event_type IN ('dropped', 'rejected')"
+    " THEN concat_ws(' ', reason, code, coalesce(description, error))"
+    " ELSE '' END ORDER BY event.event_time))[1],"
+    " min(event.event_time), max(event.event_time), min(source)"
+    " FROM event JOIN input USING (token)"
+    " WHERE event_type IN ('bounced', 'complained', 'unsubscribed', 'dropped', 'rejected')"
+    " AND btrim(coalesce(recipient, '')) <> ''"
+    " GROUP BY 1, 2 ORDER BY 1, 2"
+    " ON CONFLICT (address, reason) DO UPDATE SET"
+    " detail = CASE WHEN excluded.first_at < suppressions.first_at"
+    " THEN excluded.detail ELSE suppressions.detail END,"
+    " first_at = least(suppressions.first_at, excluded.first_at),"
+    " last_at = greatest(suppressions.last_at, excluded.last_at))"
     " SELECT claimed.token, claimed.event_id, event.id IS NOT NULL"
     " FROM claimed LEFT JOIN event USING (token)";
 const PgStatement claim_and_insert{"leadhook_claim_and_insert", claim_and_insert_sql.c_str()};
@@ -170,13 +200,15 @@ const std::string link_to_originals_sql =
     " FROM " + unnest_sql(repeat_columns, "k") +
     " LEFT JOIN lead_email_events o ON o.mailgun_event_id = k.mailgun_event_id"
     " AND o.event_type = k.event_type"
-    " AND o.event_time = timestamptz 'epoch' + k.event_time * interval '1 microsecond'"
+    " AND o.event_time >= " LEADHOOK_AT(LEADHOOK_MS_FLOOR("k.event_time")) ""
+    " AND o.event_time < " LEADHOOK_AT("(" LEADHOOK_MS_FLOOR("k.event_time") " + 1000)") ""
     " WHERE t.token = k.token AND t.token = ANY($1::text[])"
     " RETURNING t.token, o.lead_id";
 const PgStatement link_to_originals{"leadhook_link_to_originals",
                                     link_to_originals_sql.c_str()};
 #undef LEADHOOK_AT
 #undef LEADHOOK_MICROS
+#undef LEADHOOK_MS_FLOOR
 // clang-format on
 
 PgParam text(std::string_view value) {
@@ -301,6 +333,7 @@ void write_event_row(PgColumns& rows, int index, std::string_view token, const E
         .text("body_format", mailgun::to_string(e.format))
         .text("route", r.route)
         .text("signing_key_label", r.key_label)
+        .text("source", to_string(r.source))
         .jsonb("payload", jsonb_text(e.payload))
         .end_row();
 }
