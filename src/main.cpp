@@ -16,6 +16,12 @@ namespace {
 struct Overrides {
     std::map<std::string, std::string> values; ///< variable -> value
 
+    void add_database_url_to(CLI::App& command) {
+        command.add_option_function<std::string>(
+            "--database-url", [this](const std::string& v) { values["LEADHOOK_DATABASE_URL"] = v; },
+            "libpq URI or conninfo (LEADHOOK_DATABASE_URL)");
+    }
+
     void add_to(CLI::App& command) {
         command.add_option_function<std::string>(
             "--listen", [this](const std::string& v) { values["LEADHOOK_LISTEN"] = v; },
@@ -78,6 +84,12 @@ int main(int argc, char** argv) {
         "read-capture", "Read capture files, re-signed with --resign, as JSON lines for "
                         "scripts/replay; exit 2 on a usage error");
     const auto run_read_capture = leadhook::cli::read_capture_command(*read_capture);
+    auto* backfill = cli.add_subcommand(
+        "backfill", "Fetch events Mailgun still holds (Logs or Events API) and store them as "
+                    "their webhooks would have been; --dry-run compares instead; "
+                    "--suppressions imports Mailgun's suppression lists");
+    const auto run_backfill = leadhook::cli::backfill_command(*backfill);
+    overrides.add_database_url_to(*backfill);
     for (auto* command : {serve, check, reverify, purge, migrate, report}) {
         command->add_option("-c,--config", config_path, "TOML config file (see docs/operations.md)")
             ->envname("LEADHOOK_CONFIG")
@@ -99,6 +111,9 @@ int main(int argc, char** argv) {
     }
     if (read_capture->parsed()) {
         return run_read_capture();
+    }
+    if (backfill->parsed()) {
+        return run_backfill();
     }
     if (serve->parsed()) {
         return leadhook::cli::serve(config_path);

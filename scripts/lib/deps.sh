@@ -35,6 +35,7 @@ LEADHOOK_PACKAGES=(
   libfcgi-bin libssl-dev openssl libpq-dev libsystemd-dev # cgi-fcgi: scripts/replay --fcgi
   postgresql postgresql-contrib
   nlohmann-json3-dev libtomlplusplus-dev libcli11-dev prometheus-cpp-dev
+  libcurl4-openssl-dev # leadhook backfill: Mailgun's API over HTTPS
   libgoogle-perftools-dev # tcmalloc (libtcmalloc_minimal), leadhook's allocator
   nginx-light curl python3 ca-certificates
 )
@@ -43,6 +44,7 @@ LEADHOOK_PACKAGES=(
 # shellcheck disable=SC2034 # used by the scripts that source this file
 LEADHOOK_RUNTIME_PACKAGES=(
   libpq5 libssl3 libsystemd0 libtomlplusplus3 libprometheus-cpp-core1.0 libtcmalloc-minimal4
+  libcurl4
 )
 # What the tests need on top (./scripts/test): Boost.Test, clang-format for
 # style.clang_format, systemd's tools for the unit tests of deploy/systemd

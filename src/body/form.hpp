@@ -6,6 +6,7 @@
 #include "body/fields.hpp"
 #include "util/expected.hpp"
 
+#include <string>
 #include <string_view>
 
 namespace leadhook::body {
@@ -17,5 +18,9 @@ namespace leadhook::body {
 /// the others are checked all the same.
 Expected<Fields, ParseError> parse_urlencoded(std::string_view body, const Limits& limits = {},
                                               ValueFilter keep = {});
+
+/// The other way: RFC 3986 percent-encoding of every byte but the
+/// unreserved ones (A-Z a-z 0-9 - . _ ~), for a query string's values.
+std::string percent_encode(std::string_view text);
 
 } // namespace leadhook::body

@@ -49,4 +49,11 @@ std::function<int()> sign_command(CLI::App& command);
 /// Exit 0, 1 on an output error, 2 on a usage error.
 std::function<int()> read_capture_command(CLI::App& command);
 
+/// Adds `leadhook backfill`'s options; the returned function runs it:
+/// events from Mailgun's API stored as their webhooks would have been, the
+/// reconciliation report (--dry-run), the suppression lists. Exit 0, 1 on an
+/// API or database failure, 2 on a usage error or a refused key, 130 when
+/// interrupted.
+std::function<int()> backfill_command(CLI::App& command);
+
 } // namespace leadhook::cli
