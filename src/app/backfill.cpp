@@ -55,12 +55,20 @@ storage::EventRecord record_of(const mailgun::Event& event, api::Source source, 
                                 storage::EventSource::api};
 }
 
-/// Writes one page's usable events; counts what happened to each.
-std::optional<std::string> store_page(std::vector<mailgun::Event>& events,
-                                      const BackfillRequest& request, storage::BackfillStore& store,
-                                      const Clock& clock, storage::BackfillCounts& counts) {
+/// What became of one page's events. A transient failure (the database
+/// went away) stops the backfill; an event the database refuses outright
+/// is skipped, so that one bad event cannot hold the range up for good.
+struct PageWrite {
+    std::optional<std::string> failure; ///< stop: nothing after the last checkpoint counts
+    std::string refusal;                ///< the last event refused, for the user
+};
+
+PageWrite store_page(std::vector<mailgun::Event>& events, const BackfillRequest& request,
+                     storage::BackfillStore& store, const Clock& clock,
+                     storage::BackfillCounts& counts) {
+    PageWrite write;
     if (events.empty()) {
-        return std::nullopt;
+        return write;
     }
     std::vector<storage::EventRecord> records;
     records.reserve(events.size());
@@ -74,14 +82,20 @@ std::optional<std::string> store_page(std::vector<mailgun::Event>& events,
     }
     storage::BackfillCounts page;
     for (const auto& result : store.record_page(pointers)) {
-        if (!result) {
-            return "the database: " + result.error().message;
+        if (result) {
+            ++(result->status == storage::RecordStatus::stored ? page.stored : page.duplicate);
+        } else if (result.error().kind == storage::StoreFailure::unavailable) {
+            write.failure = "the database: " + result.error().message;
+            return write;
+        } else {
+            ++page.skipped;
+            write.refusal = result.error().message;
         }
-        ++(result->status == storage::RecordStatus::stored ? page.stored : page.duplicate);
     }
     counts.stored += page.stored;
     counts.duplicate += page.duplicate;
-    return std::nullopt;
+    counts.skipped += page.skipped;
+    return write;
 }
 
 BackfillOutcome ended(BackfillEnd end, storage::BackfillCounts counts, storage::BackfillKey key,
@@ -123,14 +137,19 @@ BackfillOutcome backfill(const BackfillRequest& request, MailgunReader& reader,
         }
         if (!*found) {
             return ended(BackfillEnd::refused, {}, at.key,
-                         "no backfill of " + request.domain + " from " +
+                         "no backfill of " + request.domain + " (" + at.key.api + " API) from " +
                              format_rfc3339(request.range.begin) + " to resume");
         }
         at = std::move(**found);
         if (at.finished) {
             return ended(BackfillEnd::complete, at.counts, at.key, "");
         }
+    } else if (auto error = store.save_checkpoint(at, clock.now())) {
+        // Before the first page, so that an interrupt during it can be resumed.
+        return ended(BackfillEnd::failed, {}, at.key,
+                     "the database (checkpoint): " + error->message);
     }
+    std::string refusal;
     BackfillRequest resumed = request;
     resumed.range.end = at.key.end;
     while (true) {
@@ -156,8 +175,12 @@ BackfillOutcome backfill(const BackfillRequest& request, MailgunReader& reader,
                 ++at.counts.skipped;
             }
         }
-        if (auto error = store_page(events, resumed, store, clock, at.counts)) {
-            return ended(BackfillEnd::failed, at.counts, at.key, *error);
+        auto written = store_page(events, resumed, store, clock, at.counts);
+        if (written.failure) {
+            return ended(BackfillEnd::failed, at.counts, at.key, *written.failure);
+        }
+        if (!written.refusal.empty()) {
+            refusal = std::move(written.refusal);
         }
         ++at.counts.pages;
         at.cursor = page->next;
@@ -170,7 +193,8 @@ BackfillOutcome backfill(const BackfillRequest& request, MailgunReader& reader,
             page_done(at.counts);
         }
         if (at.finished) {
-            return ended(BackfillEnd::complete, at.counts, at.key, "");
+            return ended(BackfillEnd::complete, at.counts, at.key,
+                         refusal.empty() ? "" : "the database refused an event: " + refusal);
         }
     }
 }

@@ -31,7 +31,9 @@ struct BackfillOutcome {
     BackfillEnd end = BackfillEnd::complete;
     storage::BackfillCounts counts;
     storage::BackfillKey key; ///< the range, as resumed
-    std::string message;      ///< why it did not complete; empty when it did
+    /// Why it did not complete; when it did, empty, or what the database
+    /// said of the last event it refused (counted as skipped).
+    std::string message;
 };
 
 /// Told after each committed page, for the progress line.

@@ -183,6 +183,12 @@ int run_backfill(const BackfillPlan& plan, app::MailgunReader& reader,
     if (outcome.end == app::BackfillEnd::complete) {
         std::fprintf(stderr, "leadhook backfill: %s (%s API) %s: complete, %lld pages\n",
                      plan.request.domain.c_str(), outcome.key.api.c_str(), range.c_str(), c.pages);
+        if (!outcome.message.empty()) {
+            std::fprintf(stderr,
+                         "leadhook backfill: warning: %s (such events are counted as "
+                         "skipped)\n",
+                         outcome.message.c_str());
+        }
     } else {
         const bool resumable = outcome.end != app::BackfillEnd::refused;
         std::fprintf(stderr, "leadhook backfill: %s%s\n", outcome.message.c_str(),

@@ -29,6 +29,8 @@ constexpr const char* upsert_checkpoint =
     " " LEADHOOK_AT("$11") ", " LEADHOOK_AT("$11") ","
     " CASE WHEN $12 THEN " LEADHOOK_AT("$11") " END)"
     " ON CONFLICT (domain, api, begin_at, end_at) DO UPDATE SET cursor = excluded.cursor,"
+    " started_at = CASE WHEN excluded.pages = 0 THEN excluded.started_at"
+    " ELSE backfill_checkpoints.started_at END,"
     " pages = excluded.pages, fetched = excluded.fetched, stored = excluded.stored,"
     " duplicate = excluded.duplicate, skipped = excluded.skipped,"
     " updated_at = excluded.updated_at, finished_at = excluded.finished_at";

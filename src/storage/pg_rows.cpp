@@ -25,10 +25,23 @@ using domain::LeadState;
 // the index the only sensible plan at any size.
 // clang-format off
 #define LEADHOOK_AT(col) "timestamptz 'epoch' + " col " * interval '1 microsecond'"
-// The millisecond an event time (integer micros) falls in: the Logs API
-// gives event times to the millisecond, webhooks and the Events API to the
-// microsecond, so one Mailgun event is the same id and type within one ms.
-#define LEADHOOK_MS_FLOOR(micros) "(" micros " - " micros " % 1000)"
+// One Mailgun event read two ways. The Logs API gives times to the
+// millisecond, webhooks and the Events API to the microsecond: the same id
+// and type within a millisecond either side is the same event.
+#define LEADHOOK_SAME_EVENT(r)                                                                     \
+    " AND o.mailgun_event_id = " #r ".mailgun_event_id AND o.event_type = " #r ".event_type"       \
+    " AND o.event_time > " LEADHOOK_AT("(" #r ".event_time - 1000)")                              \
+    " AND o.event_time < " LEADHOOK_AT("(" #r ".event_time + 1000)")
+// A legacy (form) webhook carries no Mailgun event id, and its time is when
+// it was signed, close to the event's. Against an event read from the API
+// it is the same event when message id, recipient and type agree within
+// ten minutes: never counted twice, at the price of taking two real opens
+// of one message that close together for one (docs/backfill.md).
+#define LEADHOOK_SAME_LEGACY_EVENT(r)                                                              \
+    " AND o.message_id = " #r ".message_id AND o.event_type = " #r ".event_type"                   \
+    " AND lower(o.recipient) = lower(" #r ".recipient)"                                            \
+    " AND o.event_time BETWEEN " LEADHOOK_AT(#r ".event_time") " - interval '10 minutes'"          \
+    " AND " LEADHOOK_AT(#r ".event_time") " + interval '10 minutes'"
 #define LEADHOOK_MICROS(col) "(extract(epoch from " col "::timestamptz) * 1000000)::bigint"
 
 // The lead each event is about: by the follow-up email's message id, else
@@ -119,14 +132,18 @@ constexpr PgColumn event_columns[] = {
 // complete when written and never updated for a new event (an UPDATE would
 // cost a second row version and its index entries). Only claimed tokens'
 // events are appended, those not already stored (Mailgun's (id, timestamp,
-// type) is unique; the first of the batch wins; a stored row with the same
-// id and type in the same millisecond is the same event read back from the
-// Logs API, or read back before its webhook came), with their payloads in the
+// type) is unique; the first of the batch wins), with their payloads in the
 // table with the shorter retention. Events are appended in that order,
 // for the reason tokens are claimed in token order: two batches appending
 // the same Mailgun events under different tokens wait for each other in one
 // order instead of deadlocking. (Matched events are kept apart anyway by
 // their leads' locks, taken first and in id order; unmatched ones are not.)
+// An event read from Mailgun's API (source 'api', `leadhook backfill`) is
+// also not appended when its webhook's row is there under the looser
+// rules above (SAME_EVENT, SAME_LEGACY_EVENT); a webhook is checked against
+// API rows so only when its time lies in a range some backfill read
+// (backfill_checkpoints, written before a backfill's first page): webhooks
+// outside every backfilled range cost no extra probe.
 // The appended events that forbid more mail (bounced, complained,
 // unsubscribed, dropped, rejected) add or widen their address's row in
 // suppressions, in address order for the same reason; that list outlives
@@ -135,6 +152,7 @@ constexpr PgColumn event_columns[] = {
 // each token claimed.
 const std::string claim_and_insert_sql =
     "WITH input AS (SELECT * FROM " + unnest_sql(event_columns, "r") + "),"
+    " backfilled AS MATERIALIZED (SELECT begin_at, end_at FROM backfill_checkpoints),"
     " claimed AS (INSERT INTO webhook_tokens (token, body_sha256, signed_at, received_at,"
     " key_label, event_id, lead_id)"
     " SELECT token, sha256, " LEADHOOK_AT("signed_at") ","
@@ -151,10 +169,17 @@ const std::string claim_and_insert_sql =
     " user_agent, bot, url, code, error, description,"
     " ARRAY(SELECT jsonb_array_elements_text(tags)), user_variables, input.token, signature,"
     " body_format, route, signing_key_label, source FROM input JOIN claimed USING (token)"
-    " WHERE input.mailgun_event_id IS NULL OR NOT EXISTS (SELECT 1 FROM lead_email_events o"
-    " WHERE o.mailgun_event_id = input.mailgun_event_id AND o.event_type = input.event_type"
-    " AND o.event_time >= " LEADHOOK_AT(LEADHOOK_MS_FLOOR("input.event_time")) ""
-    " AND o.event_time < " LEADHOOK_AT("(" LEADHOOK_MS_FLOOR("input.event_time") " + 1000)") ")"
+    " WHERE CASE WHEN input.source = 'api'"
+    " THEN NOT EXISTS (SELECT 1 FROM lead_email_events o WHERE true" LEADHOOK_SAME_EVENT(input) ")"
+    " AND NOT EXISTS (SELECT 1 FROM lead_email_events o WHERE o.mailgun_event_id IS NULL"
+    LEADHOOK_SAME_LEGACY_EVENT(input) ")"
+    " WHEN NOT EXISTS (SELECT 1 FROM backfilled b"
+    " WHERE " LEADHOOK_AT("input.event_time") " > b.begin_at - interval '10 minutes'"
+    " AND " LEADHOOK_AT("input.event_time") " < b.end_at + interval '10 minutes') THEN true"
+    " WHEN input.mailgun_event_id IS NULL THEN NOT EXISTS (SELECT 1 FROM lead_email_events o"
+    " WHERE o.source = 'api'" LEADHOOK_SAME_LEGACY_EVENT(input) ")"
+    " ELSE NOT EXISTS (SELECT 1 FROM lead_email_events o WHERE o.source = 'api'"
+    LEADHOOK_SAME_EVENT(input) ") END"
     " ORDER BY mailgun_event_id, event_time, event_type, i"
     " ON CONFLICT (mailgun_event_id, event_time, event_type) WHERE mailgun_event_id IS NOT NULL"
     " DO NOTHING"
@@ -198,17 +223,15 @@ constexpr PgColumn repeat_columns[] = {{"token", PgType::text},
 const std::string link_to_originals_sql =
     "UPDATE webhook_tokens t SET event_id = o.id, lead_id = o.lead_id"
     " FROM " + unnest_sql(repeat_columns, "k") +
-    " LEFT JOIN lead_email_events o ON o.mailgun_event_id = k.mailgun_event_id"
-    " AND o.event_type = k.event_type"
-    " AND o.event_time >= " LEADHOOK_AT(LEADHOOK_MS_FLOOR("k.event_time")) ""
-    " AND o.event_time < " LEADHOOK_AT("(" LEADHOOK_MS_FLOOR("k.event_time") " + 1000)") ""
+    " LEFT JOIN lead_email_events o ON true" LEADHOOK_SAME_EVENT(k)
     " WHERE t.token = k.token AND t.token = ANY($1::text[])"
     " RETURNING t.token, o.lead_id";
 const PgStatement link_to_originals{"leadhook_link_to_originals",
                                     link_to_originals_sql.c_str()};
 #undef LEADHOOK_AT
 #undef LEADHOOK_MICROS
-#undef LEADHOOK_MS_FLOOR
+#undef LEADHOOK_SAME_EVENT
+#undef LEADHOOK_SAME_LEGACY_EVENT
 // clang-format on
 
 PgParam text(std::string_view value) {

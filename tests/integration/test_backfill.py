@@ -22,8 +22,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from fake_mailgun import FakeMailgun, corpus_events  # noqa: E402
-from stack import STACK, Stack, free_port, json_webhook  # noqa: E402
+from fake_mailgun import FakeEvent, FakeMailgun, corpus_events  # noqa: E402
+from stack import STACK, Stack, form_webhook, free_port, json_webhook  # noqa: E402
 
 DOMAIN = "mg.example.com"
 API_KEY = "key-backfill-test-0123456789"
@@ -157,6 +157,40 @@ class BackfillTest(unittest.TestCase):
                 self.assertEqual(self.stack.scalar(
                     "SELECT count(*) FROM lead_email_events WHERE source = 'webhook'"), "0")
 
+    def test_legacy_webhooks_and_api_events_are_one_event_within_ten_minutes(self):
+        # A legacy webhook has no Mailgun id and its time is its signature's
+        # (fresh, so now): the API's copy of the same open, 70 s earlier.
+        now = time.time()
+        opened = FakeEvent({"event": "opened", "id": "legacy-open-1", "timestamp": now - 70,
+                            "recipient": "Lee@Legacy.example", "domain": {"name": DOMAIN},
+                            "message": {"headers": {"message-id": "legacy-1@mg.example.com"}}},
+                           "built here: a legacy form open's JSON twin")
+        legacy = form_webhook([("event", "opened"), ("recipient", "lee@legacy.example"),
+                               ("domain", DOMAIN), ("Message-Id", "<legacy-1@mg.example.com>")])
+        window = ["--begin", str(int(now) - 3600), "--end", str(int(now) + 60)]
+        self.api.events.append(opened)
+        try:
+            for order in ("webhook first", "backfill first"):
+                with self.subTest(order=order):
+                    self.setUp()
+                    self.stack.sql("INSERT INTO leads (id, email_addr, followup_email_receipt_id)"
+                                   " VALUES (9, 'lee@legacy.example', '<legacy-1@mg.example.com>')")
+                    post = lambda: self.stack.post("/api/v1/wh/mg/lead/email/open", legacy,
+                                                   "application/x-www-form-urlencoded")
+                    if order == "webhook first":
+                        self.assertEqual(post()[0], 200)
+                        self.assert_summary(self.backfill(*window), 1, 0, 1)
+                    else:
+                        self.assert_summary(self.backfill(*window), 1, 1, 0)
+                        status, _, answer = post()
+                        self.assertEqual((status, answer["status"]), (200, "duplicate"))
+                    self.assertEqual(self.stack.sql(
+                        "SELECT followup_email_opens FROM leads WHERE id = 9"), [["1"]])
+                    self.assertEqual(self.stack.scalar(
+                        "SELECT count(*) FROM lead_email_events"), "1")
+        finally:
+            self.api.events.remove(opened)
+
     def test_rate_limits_and_server_errors_are_waited_out(self):
         self.api.fail_next(429, retry_after=1, body="Too Many Requests")
         self.api.fail_next(500)
@@ -209,8 +243,8 @@ class BackfillTest(unittest.TestCase):
         self.assertIn("complete", done.stderr)
         nothing = self.backfill("--resume", "--begin", "2025-11-01T00:00:00Z")
         self.assertEqual(nothing.returncode, 2)
-        self.assertIn("no backfill of %s from 2025-11-01T00:00:00Z to resume" % DOMAIN,
-                      nothing.stderr)
+        self.assertIn("no backfill of %s (logs API) from 2025-11-01T00:00:00Z to resume"
+                      % DOMAIN, nothing.stderr)
 
     def test_dry_run_reconciles_per_day_and_type_and_writes_nothing(self):
         self.post_webhooks(self.events[:8])
