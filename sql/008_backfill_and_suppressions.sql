@@ -41,6 +41,20 @@ WHERE event_type IN ('bounced', 'complained', 'unsubscribed', 'dropped', 'reject
 GROUP BY 1, 2
 ON CONFLICT (address, reason) DO NOTHING;
 
+-- The keys of the events stored from Mailgun's API, for the webhooks of
+-- the same events still to come (storage/pg_rows: a webhook batch checks
+-- this small table, not the partitioned event log). Rows are the events
+-- a backfill stored, i.e. those the webhooks missed.
+CREATE TABLE IF NOT EXISTS backfilled_events (
+    mailgun_event_id text NOT NULL,
+    event_type       text NOT NULL,
+    event_time       timestamptz NOT NULL,
+    message_id       text,
+    recipient        text,
+    PRIMARY KEY (mailgun_event_id, event_type, event_time)
+);
+CREATE INDEX IF NOT EXISTS backfilled_events_message_idx ON backfilled_events (message_id);
+
 -- Where a backfill got to, per domain, API and time range: `backfill
 -- --resume` continues from `cursor` (the next page's URL or token) after an
 -- interrupt. A page's events commit before its checkpoint; a crash between

@@ -5,6 +5,7 @@
 // the others are judged against whoever owns it (this batch or the ledger).
 #include "storage/event_store.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -41,6 +42,12 @@ class BatchPlan {
     explicit BatchPlan(std::span<const EventRecord* const> records);
 
     std::vector<BatchItem>& items() { return m_items; }
+    /// Some event was read from Mailgun's API (backfill), not posted.
+    bool has_api_events() const {
+        return std::any_of(m_items.begin(), m_items.end(), [](const BatchItem& item) {
+            return item.record->source == EventSource::api;
+        });
+    }
     bool is_owner(std::size_t i) const { return m_items[i].owner == i; }
     /// The item that owns `token` (as stored), or nullptr.
     BatchItem* owner_of(std::string_view token);

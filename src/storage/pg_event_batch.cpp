@@ -81,7 +81,8 @@ class BatchTransaction {
         m_batch.for_each_owner([&rows](std::size_t i, const BatchItem& item) {
             write_event_row(rows, static_cast<int>(i), item.token, *item.record, item.lead_id);
         });
-        auto claimed = m_conn.exec(claim_and_insert, rows.finish());
+        auto claimed = m_conn.exec(
+            m_batch.has_api_events() ? claim_and_insert_api : claim_and_insert, rows.finish());
         if (!claimed) {
             return claimed.error();
         }

@@ -26,21 +26,22 @@ using domain::LeadState;
 // clang-format off
 #define LEADHOOK_AT(col) "timestamptz 'epoch' + " col " * interval '1 microsecond'"
 // One Mailgun event read two ways. The Logs API gives times to the
-// millisecond, webhooks and the Events API to the microsecond: the same id
-// and type within a millisecond either side is the same event.
-#define LEADHOOK_SAME_EVENT(r)                                                                     \
-    " AND o.mailgun_event_id = " #r ".mailgun_event_id AND o.event_type = " #r ".event_type"       \
-    " AND o.event_time > " LEADHOOK_AT("(" #r ".event_time - 1000)")                              \
-    " AND o.event_time < " LEADHOOK_AT("(" #r ".event_time + 1000)")
+// millisecond, webhooks and the Events API to the microsecond: row `o` is
+// row `r`'s event when id and type agree within a millisecond either side.
+#define LEADHOOK_SAME_EVENT(o, r)                                                                  \
+    " AND " #o ".mailgun_event_id = " #r ".mailgun_event_id"                                       \
+    " AND " #o ".event_type = " #r ".event_type"                                                   \
+    " AND " #o ".event_time > " LEADHOOK_AT("(" #r ".event_time - 1000)")                         \
+    " AND " #o ".event_time < " LEADHOOK_AT("(" #r ".event_time + 1000)")
 // A legacy (form) webhook carries no Mailgun event id, and its time is when
 // it was signed, close to the event's. Against an event read from the API
 // it is the same event when message id, recipient and type agree within
 // ten minutes: never counted twice, at the price of taking two real opens
 // of one message that close together for one (docs/backfill.md).
-#define LEADHOOK_SAME_LEGACY_EVENT(r)                                                              \
-    " AND o.message_id = " #r ".message_id AND o.event_type = " #r ".event_type"                   \
-    " AND lower(o.recipient) = lower(" #r ".recipient)"                                            \
-    " AND o.event_time BETWEEN " LEADHOOK_AT(#r ".event_time") " - interval '10 minutes'"          \
+#define LEADHOOK_SAME_LEGACY_EVENT(o, r)                                                           \
+    " AND " #o ".message_id = " #r ".message_id AND " #o ".event_type = " #r ".event_type"         \
+    " AND lower(" #o ".recipient) = lower(" #r ".recipient)"                                       \
+    " AND " #o ".event_time BETWEEN " LEADHOOK_AT(#r ".event_time") " - interval '10 minutes'"     \
     " AND " LEADHOOK_AT(#r ".event_time") " + interval '10 minutes'"
 #define LEADHOOK_MICROS(col) "(extract(epoch from " col "::timestamptz) * 1000000)::bigint"
 
@@ -132,27 +133,21 @@ constexpr PgColumn event_columns[] = {
 // complete when written and never updated for a new event (an UPDATE would
 // cost a second row version and its index entries). Only claimed tokens'
 // events are appended, those not already stored (Mailgun's (id, timestamp,
-// type) is unique; the first of the batch wins), with their payloads in the
+// type) is unique; the first of the batch wins; `new_events` adds the rules
+// for events read from Mailgun's API), with their payloads in the
 // table with the shorter retention. Events are appended in that order,
 // for the reason tokens are claimed in token order: two batches appending
 // the same Mailgun events under different tokens wait for each other in one
 // order instead of deadlocking. (Matched events are kept apart anyway by
 // their leads' locks, taken first and in id order; unmatched ones are not.)
-// An event read from Mailgun's API (source 'api', `leadhook backfill`) is
-// also not appended when its webhook's row is there under the looser
-// rules above (SAME_EVENT, SAME_LEGACY_EVENT); a webhook is checked against
-// API rows so only when its time lies in a range some backfill read
-// (backfill_checkpoints, written before a backfill's first page): webhooks
-// outside every backfilled range cost no extra probe.
 // The appended events that forbid more mail (bounced, complained,
 // unsubscribed, dropped, rejected) add or widen their address's row in
 // suppressions, in address order for the same reason; that list outlives
 // the event log.
 // Rows: token, event id, written (whether its event row was appended) for
 // each token claimed.
-const std::string claim_and_insert_sql =
-    "WITH input AS (SELECT * FROM " + unnest_sql(event_columns, "r") + "),"
-    " backfilled AS MATERIALIZED (SELECT begin_at, end_at FROM backfill_checkpoints),"
+std::string claim_and_insert_sql(const char* new_events, const char* more) {
+    return "WITH input AS (SELECT * FROM " + unnest_sql(event_columns, "r") + "),"
     " claimed AS (INSERT INTO webhook_tokens (token, body_sha256, signed_at, received_at,"
     " key_label, event_id, lead_id)"
     " SELECT token, sha256, " LEADHOOK_AT("signed_at") ","
@@ -169,17 +164,7 @@ const std::string claim_and_insert_sql =
     " user_agent, bot, url, code, error, description,"
     " ARRAY(SELECT jsonb_array_elements_text(tags)), user_variables, input.token, signature,"
     " body_format, route, signing_key_label, source FROM input JOIN claimed USING (token)"
-    " WHERE CASE WHEN input.source = 'api'"
-    " THEN NOT EXISTS (SELECT 1 FROM lead_email_events o WHERE true" LEADHOOK_SAME_EVENT(input) ")"
-    " AND NOT EXISTS (SELECT 1 FROM lead_email_events o WHERE o.mailgun_event_id IS NULL"
-    LEADHOOK_SAME_LEGACY_EVENT(input) ")"
-    " WHEN NOT EXISTS (SELECT 1 FROM backfilled b"
-    " WHERE " LEADHOOK_AT("input.event_time") " > b.begin_at - interval '10 minutes'"
-    " AND " LEADHOOK_AT("input.event_time") " < b.end_at + interval '10 minutes') THEN true"
-    " WHEN input.mailgun_event_id IS NULL THEN NOT EXISTS (SELECT 1 FROM lead_email_events o"
-    " WHERE o.source = 'api'" LEADHOOK_SAME_LEGACY_EVENT(input) ")"
-    " ELSE NOT EXISTS (SELECT 1 FROM lead_email_events o WHERE o.source = 'api'"
-    LEADHOOK_SAME_EVENT(input) ") END"
+    " WHERE " + std::string(new_events) +
     " ORDER BY mailgun_event_id, event_time, event_type, i"
     " ON CONFLICT (mailgun_event_id, event_time, event_type) WHERE mailgun_event_id IS NOT NULL"
     " DO NOTHING"
@@ -202,10 +187,42 @@ const std::string claim_and_insert_sql =
     " detail = CASE WHEN excluded.first_at < suppressions.first_at"
     " THEN excluded.detail ELSE suppressions.detail END,"
     " first_at = least(suppressions.first_at, excluded.first_at),"
-    " last_at = greatest(suppressions.last_at, excluded.last_at))"
+    " last_at = greatest(suppressions.last_at, excluded.last_at))" + more +
     " SELECT claimed.token, claimed.event_id, event.id IS NOT NULL"
     " FROM claimed LEFT JOIN event USING (token)";
-const PgStatement claim_and_insert{"leadhook_claim_and_insert", claim_and_insert_sql.c_str()};
+}
+
+// A webhook meets an event stored from Mailgun's API through
+// backfilled_events, a small table of those events' keys, not through the
+// event log: subqueries over its month partitions, even ones never run,
+// cost every webhook batch about a tenth more PostgreSQL CPU (planned and
+// set up each time). Top-level NOT EXISTS become anti-joins (a CASE would
+// keep them subplans, run per row).
+#define LEADHOOK_WEBHOOK_MEETS_API                                                                 \
+    " NOT EXISTS (SELECT 1 FROM backfilled_events a WHERE input.mailgun_event_id IS NOT NULL"      \
+    LEADHOOK_SAME_EVENT(a, input) ")"                                                              \
+    " AND NOT EXISTS (SELECT 1 FROM backfilled_events a WHERE input.mailgun_event_id IS NULL"      \
+    LEADHOOK_SAME_LEGACY_EVENT(a, input) ")"
+const std::string claim_and_insert_text = claim_and_insert_sql(LEADHOOK_WEBHOOK_MEETS_API, "");
+const PgStatement claim_and_insert{"leadhook_claim_and_insert", claim_and_insert_text.c_str()};
+
+// A batch with events from Mailgun's API (backfill) checks them against
+// every stored event, webhook or API, and remembers their keys for the
+// webhooks still to come.
+const std::string claim_and_insert_api_text = claim_and_insert_sql(
+    "CASE WHEN input.source = 'api'"
+    " THEN NOT EXISTS (SELECT 1 FROM lead_email_events o WHERE true"
+    LEADHOOK_SAME_EVENT(o, input) ")"
+    " AND NOT EXISTS (SELECT 1 FROM lead_email_events o WHERE o.mailgun_event_id IS NULL"
+    LEADHOOK_SAME_LEGACY_EVENT(o, input) ")"
+    " ELSE " LEADHOOK_WEBHOOK_MEETS_API " END",
+    ", remembered AS (INSERT INTO backfilled_events (mailgun_event_id, event_type, event_time,"
+    " message_id, recipient) SELECT input.mailgun_event_id, input.event_type, event.event_time,"
+    " input.message_id, input.recipient FROM event JOIN input USING (token)"
+    " WHERE input.source = 'api' ON CONFLICT DO NOTHING)");
+const PgStatement claim_and_insert_api{"leadhook_claim_and_insert_api",
+                                       claim_and_insert_api_text.c_str()};
+#undef LEADHOOK_WEBHOOK_MEETS_API
 
 const PgStatement read_ledger{"leadhook_read_ledger",
     "SELECT token, encode(body_sha256, 'hex'), lead_id FROM webhook_tokens"
@@ -223,7 +240,7 @@ constexpr PgColumn repeat_columns[] = {{"token", PgType::text},
 const std::string link_to_originals_sql =
     "UPDATE webhook_tokens t SET event_id = o.id, lead_id = o.lead_id"
     " FROM " + unnest_sql(repeat_columns, "k") +
-    " LEFT JOIN lead_email_events o ON true" LEADHOOK_SAME_EVENT(k)
+    " LEFT JOIN lead_email_events o ON true" LEADHOOK_SAME_EVENT(o, k)
     " WHERE t.token = k.token AND t.token = ANY($1::text[])"
     " RETURNING t.token, o.lead_id";
 const PgStatement link_to_originals{"leadhook_link_to_originals",

@@ -30,6 +30,8 @@ extern const PgStatement resolve_and_lock_leads;
 /// token, event id, written ("t": its event row was appended; "f": the
 /// Mailgun event was stored before) for each token this transaction claimed.
 extern const PgStatement claim_and_insert;
+/// The same for a batch holding events read from Mailgun's API.
+extern const PgStatement claim_and_insert_api;
 /// $1: token_rows(). Rows: token, body sha256 (hex), lead_id.
 extern const PgStatement read_ledger;
 /// $1...: repeat_rows() (token, mailgun_event_id, event_time, event_type). Rows: token, the

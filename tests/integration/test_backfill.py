@@ -32,6 +32,7 @@ RANGE = ["--begin", "2025-12-01T00:00:00Z", "--end", "2025-12-02T00:00:00Z"]
 SUMMARY = "backfill: fetched=%d stored=%d duplicate=%d skipped=%d"
 
 RESET = """TRUNCATE lead_email_events, lead_email_event_payloads, webhook_tokens, suppressions,
+    backfilled_events,
     backfill_checkpoints, leads RESTART IDENTITY"""
 # Leads for the samples' follow-ups: by message id, and one by address only.
 SEED = """INSERT INTO leads (id, email_addr, followup_email_receipt_id) VALUES
