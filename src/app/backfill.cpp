@@ -80,21 +80,17 @@ PageWrite store_page(std::vector<mailgun::Event>& events, const BackfillRequest&
     for (const auto& record : records) {
         pointers.push_back(&record);
     }
-    storage::BackfillCounts page;
     for (const auto& result : store.record_page(pointers)) {
         if (result) {
-            ++(result->status == storage::RecordStatus::stored ? page.stored : page.duplicate);
+            ++(result->status == storage::RecordStatus::stored ? counts.stored : counts.duplicate);
         } else if (result.error().kind == storage::StoreFailure::unavailable) {
             write.failure = "the database: " + result.error().message;
             return write;
         } else {
-            ++page.skipped;
+            ++counts.skipped;
             write.refusal = result.error().message;
         }
     }
-    counts.stored += page.stored;
-    counts.duplicate += page.duplicate;
-    counts.skipped += page.skipped;
     return write;
 }
 
@@ -122,69 +118,105 @@ std::string api_token(const mailgun::Event& event, EpochMicros event_time) {
            "/" + std::to_string(event_time);
 }
 
-BackfillOutcome backfill(const BackfillRequest& request, MailgunReader& reader,
-                         storage::BackfillStore& store, const Clock& clock,
-                         const std::atomic<bool>& stop, const PageDone& page_done) {
+namespace {
+
+/// Where this run starts: the stored checkpoint with --resume (an outcome
+/// when there is none, or it is complete), else a new one, saved before the
+/// first page so that an interrupt during it can be resumed.
+Expected<storage::Checkpoint, BackfillOutcome>
+starting_point(const BackfillRequest& request, storage::BackfillStore& store, const Clock& clock) {
     storage::Checkpoint at{{request.domain, std::string(api::to_string(request.source)),
                             request.range.begin, request.range.end},
                            std::nullopt,
                            {},
                            false};
-    if (request.resume) {
-        auto found = store.find_checkpoint(at.key);
-        if (!found) {
-            return ended(BackfillEnd::failed, {}, at.key, "the database: " + found.error().message);
+    if (!request.resume) {
+        if (auto error = store.save_checkpoint(at, clock.now())) {
+            return unexpected(ended(BackfillEnd::failed, {}, at.key,
+                                    "the database (checkpoint): " + error->message));
         }
-        if (!*found) {
-            return ended(BackfillEnd::refused, {}, at.key,
-                         "no backfill of " + request.domain + " (" + at.key.api + " API) from " +
-                             format_rfc3339(request.range.begin) + " to resume");
-        }
-        at = std::move(**found);
-        if (at.finished) {
-            return ended(BackfillEnd::complete, at.counts, at.key, "");
-        }
-    } else if (auto error = store.save_checkpoint(at, clock.now())) {
-        // Before the first page, so that an interrupt during it can be resumed.
-        return ended(BackfillEnd::failed, {}, at.key,
-                     "the database (checkpoint): " + error->message);
+        return at;
     }
+    auto found = store.find_checkpoint(at.key);
+    if (!found) {
+        return unexpected(
+            ended(BackfillEnd::failed, {}, at.key, "the database: " + found.error().message));
+    }
+    if (!*found) {
+        return unexpected(ended(BackfillEnd::refused, {}, at.key,
+                                "no backfill of " + request.domain + " (" + at.key.api +
+                                    " API) from " + format_rfc3339(request.range.begin) +
+                                    " to resume"));
+    }
+    if ((*found)->finished) {
+        return unexpected(ended(BackfillEnd::complete, (*found)->counts, (*found)->key, ""));
+    }
+    return std::move(**found);
+}
+
+/// One page read, its usable events stored; `page_counts` says what became
+/// of its items. The next cursor, or an outcome that ends the run.
+Expected<std::optional<std::string>, BackfillOutcome>
+backfill_page(const BackfillRequest& request, const storage::Checkpoint& at, MailgunReader& reader,
+              storage::BackfillStore& store, const Clock& clock,
+              storage::BackfillCounts& page_counts, std::string& refusal) {
+    auto body = reader.read(
+        api::events_call(request.source, reader.base(), request.domain, request.range, at.cursor));
+    if (!body) {
+        return unexpected(
+            ended(end_of(body.error().kind), at.counts, at.key, body.error().message));
+    }
+    auto page = api::parse_event_page(request.source, *body, at.cursor);
+    if (!page) {
+        return unexpected(
+            ended(BackfillEnd::failed, at.counts, at.key, "Mailgun: " + page.error()));
+    }
+    std::vector<mailgun::Event> events;
+    for (const auto& item : page->items) {
+        ++page_counts.fetched;
+        if (auto event = usable(item, request)) {
+            events.push_back(std::move(*event));
+        } else {
+            ++page_counts.skipped;
+        }
+    }
+    auto written = store_page(events, request, store, clock, page_counts);
+    if (written.failure) {
+        return unexpected(ended(BackfillEnd::failed, at.counts, at.key, *written.failure));
+    }
+    if (!written.refusal.empty()) {
+        refusal = std::move(written.refusal);
+    }
+    return std::move(page->next);
+}
+
+} // namespace
+
+BackfillOutcome backfill(const BackfillRequest& request, MailgunReader& reader,
+                         storage::BackfillStore& store, const Clock& clock,
+                         const std::atomic<bool>& stop, const PageDone& page_done) {
+    auto start = starting_point(request, store, clock);
+    if (!start) {
+        return std::move(start).error();
+    }
+    storage::Checkpoint at = std::move(start).value();
+    BackfillRequest range = request;
+    range.range.end = at.key.end; // a resumed range's own end
     std::string refusal;
-    BackfillRequest resumed = request;
-    resumed.range.end = at.key.end;
-    while (true) {
-        if (stop.load()) {
-            return ended(BackfillEnd::interrupted, at.counts, at.key, "interrupted");
+    while (!stop.load()) {
+        storage::BackfillCounts page;
+        auto next = backfill_page(range, at, reader, store, clock, page, refusal);
+        if (!next) {
+            return std::move(next).error();
         }
-        const auto call = api::events_call(request.source, reader.base(), request.domain,
-                                           resumed.range, at.cursor);
-        auto body = reader.read(call);
-        if (!body) {
-            return ended(end_of(body.error().kind), at.counts, at.key, body.error().message);
-        }
-        auto page = api::parse_event_page(request.source, *body, at.cursor);
-        if (!page) {
-            return ended(BackfillEnd::failed, at.counts, at.key, "Mailgun: " + page.error());
-        }
-        std::vector<mailgun::Event> events;
-        for (const auto& item : page->items) {
-            ++at.counts.fetched;
-            if (auto event = usable(item, resumed)) {
-                events.push_back(std::move(*event));
-            } else {
-                ++at.counts.skipped;
-            }
-        }
-        auto written = store_page(events, resumed, store, clock, at.counts);
-        if (written.failure) {
-            return ended(BackfillEnd::failed, at.counts, at.key, *written.failure);
-        }
-        if (!written.refusal.empty()) {
-            refusal = std::move(written.refusal);
-        }
-        ++at.counts.pages;
-        at.cursor = page->next;
-        at.finished = !page->next;
+        // Counted once stored, so that a failed page is not in the summary.
+        at.counts.pages += 1;
+        at.counts.fetched += page.fetched;
+        at.counts.stored += page.stored;
+        at.counts.duplicate += page.duplicate;
+        at.counts.skipped += page.skipped;
+        at.cursor = std::move(next).value();
+        at.finished = !at.cursor;
         if (auto error = store.save_checkpoint(at, clock.now())) {
             return ended(BackfillEnd::failed, at.counts, at.key,
                          "the database (checkpoint): " + error->message);
@@ -197,6 +229,7 @@ BackfillOutcome backfill(const BackfillRequest& request, MailgunReader& reader,
                          refusal.empty() ? "" : "the database refused an event: " + refusal);
         }
     }
+    return ended(BackfillEnd::interrupted, at.counts, at.key, "interrupted");
 }
 
 Expected<Reconciliation, ReadError> reconcile(const BackfillRequest& request, MailgunReader& reader,
@@ -253,48 +286,6 @@ Expected<Reconciliation, ReadError> reconcile(const BackfillRequest& request, Ma
         out.rows.push_back(std::move(row));
     }
     return out;
-}
-
-Expected<std::map<std::string, ListImport>, ReadError>
-import_suppression_lists(const std::string& domain, MailgunReader& reader,
-                         storage::BackfillStore& store, const Clock& clock,
-                         const std::atomic<bool>& stop) {
-    std::map<std::string, ListImport> imported;
-    for (const auto list : {api::SuppressionList::bounces, api::SuppressionList::complaints,
-                            api::SuppressionList::unsubscribes}) {
-        ListImport& counts = imported[std::string(api::to_string(list))];
-        std::optional<std::string> next;
-        do {
-            if (stop.load()) {
-                return unexpected(ReadError{ReadFailure::interrupted, "interrupted"});
-            }
-            auto body = reader.read(api::suppression_call(reader.base(), domain, list, next));
-            if (!body) {
-                return unexpected(std::move(body).error());
-            }
-            auto page = api::parse_suppression_page(list, *body);
-            if (!page) {
-                return unexpected(ReadError{ReadFailure::failed, "Mailgun: " + page.error()});
-            }
-            std::vector<storage::ListedSuppression> entries;
-            for (auto& entry : page->entries) {
-                entries.push_back({std::move(entry.address), std::move(entry.reason),
-                                   std::move(entry.detail),
-                                   entry.created_at.value_or(clock.now())});
-            }
-            counts.fetched += static_cast<long long>(entries.size() + page->skipped);
-            counts.skipped += static_cast<long long>(page->skipped);
-            auto written = store.import_suppressions(entries);
-            if (!written) {
-                return unexpected(
-                    ReadError{ReadFailure::failed, "the database: " + written.error().message});
-            }
-            counts.added += written->added;
-            counts.unchanged += written->unchanged;
-            next = page->next;
-        } while (next);
-    }
-    return imported;
 }
 
 } // namespace leadhook::app

@@ -30,7 +30,8 @@ events Mailgun has, how many leadhook holds and the difference.
 into leadhook's suppression list (`leadhook report suppress`); alone, or
 after the events when a range is given.
 
-The API key is read from the first line of --api-key-file and sent only to
+The API key is the first line of --api-key-file that is not empty or a #
+comment. It is sent only to
 --api-base (default https://api.mailgun.net; EU domains:
 https://api.eu.mailgun.net). Proxies: https_proxy, no_proxy (libcurl's).
 
