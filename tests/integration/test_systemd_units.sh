@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks the systemd units in deploy/systemd/: `systemd-analyze verify`
-# accepts leadhook.socket, leadhook.service and the purge timer and service,
+# accepts leadhook.socket, leadhook.service and the purge and backfill timers
+# and services,
 # and `systemd-analyze security --offline=yes` rates each service's exposure
 # at 1.5 or lower. Also that the drain timeout and TimeoutStopSec agree, that
 # leadhook.service bounds its memory, tasks and descriptors, and the socket is
@@ -39,13 +40,22 @@ grep -q "^ExecStart=$INSTALLED_BIN serve " "$UNITS/leadhook.service" ||
   fail "leadhook.service: ExecStart does not run $INSTALLED_BIN serve"
 grep -q "^ExecStart=$INSTALLED_BIN purge " "$UNITS/leadhook-purge.service" ||
   fail "leadhook-purge.service: ExecStart does not run $INSTALLED_BIN purge"
+grep -q "^ExecStart=$INSTALLED_BIN backfill .*--api-key-file %d/mailgun-api-key" \
+  "$UNITS/leadhook-backfill.service" ||
+  fail "leadhook-backfill.service: ExecStart does not run $INSTALLED_BIN backfill with the credential"
+# Off by default: nothing in the repository enables the backfill timer.
+if grep -rq "enable.*leadhook-backfill" "$ROOT/scripts" "$ROOT/deploy" --include='*' \
+  --exclude=leadhook-backfill.timer; then
+  fail "something enables leadhook-backfill.timer; it is documented, off by default"
+fi
 
 # ExecReload= runs leadhook-reload where `cmake --install` puts it.
 INSTALLED_RELOAD="/usr/local/libexec/leadhook-reload"
 grep -q "^ExecReload=+$INSTALLED_RELOAD %n \$MAINPID$" "$UNITS/leadhook.service" ||
   fail "leadhook.service: ExecReload does not run +$INSTALLED_RELOAD %n \$MAINPID"
 
-UNIT_FILES=(leadhook.socket leadhook.service leadhook-purge.service leadhook-purge.timer)
+UNIT_FILES=(leadhook.socket leadhook.service leadhook-purge.service leadhook-purge.timer
+  leadhook-backfill.service leadhook-backfill.timer)
 for unit in "${UNIT_FILES[@]}"; do
   sed -e "s|$INSTALLED_BIN|$BIN|g" -e "s|$INSTALLED_RELOAD|$UNITS/leadhook-reload|g" \
     "$UNITS/$unit" >"$TMP/$unit"
@@ -81,6 +91,7 @@ check_security() {
 }
 check_security leadhook.service
 check_security leadhook-purge.service
+check_security leadhook-backfill.service
 
 # Memory, tasks and descriptors are bounded (sized in the unit's comments).
 for limit in MemoryHigh MemoryMax TasksMax LimitNOFILE; do
