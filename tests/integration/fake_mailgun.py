@@ -31,9 +31,12 @@ sample's fraction of a second) and sent from `domain`. Faults for the tests:
 requests so; `delay_page(n, seconds)` holds page n (1-based, any API) before
 answering.
 
-Standard library only. Run standalone (the README's quick path):
+Standard library only. Run standalone (the README's quick path); with
+--pid-file it serves in the background once it listens, and --stop stops
+that one and waits until it has gone:
     python3 tests/integration/fake_mailgun.py --port 8025 --key-file KEYFILE \
-        --domain mg.example.com --start 2026-12-01T09:00:00Z
+        --start 2026-12-01T09:00:00Z --pid-file var/fake-mailgun.pid
+    python3 tests/integration/fake_mailgun.py --stop var/fake-mailgun.pid
 """
 import argparse
 import base64
@@ -42,6 +45,8 @@ import email.utils
 import glob
 import json
 import os
+import signal
+import sys
 import threading
 import time
 import urllib.parse
@@ -375,7 +380,24 @@ class FakeMailgun:
         return Handler
 
 
+def stop(pid_file):
+    """SIGTERMs the background fake named in pid_file and waits (5 s at most)
+    until it has exited, so that its port is free when this returns."""
+    with open(pid_file) as f:
+        pid = int(f.read().strip())
+    try:
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(100):
+            os.kill(pid, 0)
+            time.sleep(0.05)
+        sys.exit("fake Mailgun API (pid %d) did not stop within 5 s" % pid)
+    except ProcessLookupError:
+        os.remove(pid_file)
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--stop":
+        return stop(sys.argv[2])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=8025, help="loopback port (below 32768)")
     parser.add_argument("--key-file", required=True, help="the API key the fake accepts")
@@ -383,16 +405,31 @@ def main():
     parser.add_argument("--start", default=None,
                         help="RFC 3339 time of the first event (default: 2 hours ago)")
     parser.add_argument("--page-size", type=int, default=5)
+    parser.add_argument("--pid-file", help="serve in the background; write its pid here")
+    parser.add_argument("--stop", metavar="PID_FILE",
+                        help="stop the fake serving in the background (alone)")
     args = parser.parse_args()
     with open(args.key_file) as f:
         key = f.readline().strip()
     start = (datetime.fromisoformat(args.start.replace("Z", "+00:00")).timestamp()
              if args.start else time.time() - 7200)
     events = corpus_events(args.domain, start)
-    with FakeMailgun(key, args.domain, events, args.port, page_size=args.page_size) as fake:
-        print("fake Mailgun API on %s: %d events of %s from %s (Ctrl-C stops)" % (
-            fake.base, len(events), args.domain,
-            datetime.fromtimestamp(start, timezone.utc).isoformat()), flush=True)
+    fake = FakeMailgun(key, args.domain, events, args.port, page_size=args.page_size)
+    print("fake Mailgun API on %s: %d events of %s from %s" % (
+        fake.base, len(events), args.domain,
+        datetime.fromtimestamp(start, timezone.utc).isoformat()), flush=True)
+    if args.pid_file:
+        child = os.fork()  # listening already: the caller may use it at once
+        if child:
+            with open(args.pid_file, "w") as f:
+                f.write("%d\n" % child)
+            return
+        os.setsid()
+        with open(os.devnull, "r+") as null:
+            for stream in (sys.stdin, sys.stdout, sys.stderr):
+                os.dup2(null.fileno(), stream.fileno())
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))  # the kernel closes the socket
+    with fake:
         try:
             while True:
                 time.sleep(3600)
