@@ -43,7 +43,7 @@ Exit status: 0 done; 1 the API or the database failed (--resume continues);
 interrupted after a stored page (--resume continues).
 )";
 
-std::string trimmed(std::string text) {
+std::string trimmed(const std::string& text) {
     const auto first = text.find_first_not_of(" \t\r\n");
     if (first == std::string::npos) {
         return {};

@@ -24,7 +24,7 @@ std::string seconds_text(EpochMicros micros) {
     return std::to_string((micros + 999'999) / 1'000'000) + " s";
 }
 
-Verdict again(std::string why, EpochMicros wait, int attempt, const RetryPolicy& policy) {
+Verdict again(const std::string& why, EpochMicros wait, int attempt, const RetryPolicy& policy) {
     if (attempt >= policy.max_attempts) {
         return {Next::stop, 0, why + "; gave up after " + std::to_string(attempt) + " attempts"};
     }
