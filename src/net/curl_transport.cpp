@@ -84,7 +84,7 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
 
 struct CurlTransport::Handle {
     struct EasyCleanup {
-        void operator()(CURL* easy) const { curl_easy_cleanup(easy); }
+        void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
     };
     std::unique_ptr<CURL, EasyCleanup> easy;
 };

@@ -5,9 +5,11 @@ import os
 import re
 import subprocess
 import time
+import uuid
 
 from real_systemd import SERVICE, CheckFailed, expect, parse_seconds, wait_until
 from real_systemd_checks import NOTES, REPO, check, current_key
+from fake_mailgun import FakeMailgun, corpus_events
 
 
 def unit_setting(name):
@@ -98,6 +100,44 @@ def purge(c, client):
     expect("quarantine" in log, "the purge's journal does not say what it removed: " + log[-300:])
     return "%d quarantined requests 40 days old purged; next run %s" % (
         old, c.show("leadhook-purge.timer", "NextElapseUSecRealtime"))
+
+
+@check("leadhook-backfill.service stores a (fake) Mailgun API's events, key as a credential")
+def backfill(c, client):
+    # This process is in the container's network namespace: the fake's
+    # 127.0.0.1 is the container's. Events from 3 hours ago, inside --since 6h.
+    domain, key = "mg.example.com", "key-%s" % uuid.uuid4().hex
+    events = corpus_events(domain, time.time() - 3 * 3600)
+    expect(c.out("systemctl", "is-enabled", "leadhook-backfill.timer", check=False) != "enabled",
+           "the backfill timer is enabled before anyone asked")
+    with FakeMailgun(key, domain, events, 8025, page_size=5) as api:
+        c.write("/etc/leadhook/mailgun-api-key", key + "\n")
+        c.write("/etc/leadhook/backfill.env", "LEADHOOK_BACKFILL_DOMAIN=%s\n"
+                "LEADHOOK_MAILGUN_API_BASE=%s\n" % (domain, api.base), mode="0644")
+        c.run("sh", "-ec", "cd /usr/src/leadhook && install -m 0644"
+              " deploy/systemd/leadhook-backfill.service deploy/systemd/leadhook-backfill.timer"
+              " /etc/systemd/system/ && systemctl daemon-reload")
+        since = time.time() - 1
+        c.run("systemctl", "start", "leadhook-backfill.service", timeout=180)
+        result = c.show("leadhook-backfill.service", "Result")
+        log = c.journal("leadhook-backfill.service", since)
+        expect(result == "success", "backfill: %s: %s" % (result, log[-400:]))
+        summary = "backfill: fetched=%d stored=%d duplicate=0 skipped=0" % (len(events),
+                                                                          len(events))
+        expect(summary in log, "the journal lacks %r: %s" % (summary, log[-400:]))
+        expect(key not in log, "the API key is in the journal")
+        stored = int(c.sql("SELECT count(*) FROM lead_email_events WHERE source = 'api'"))
+        expect(stored == len(events), "%d events stored from the API, not %d" % (
+            stored, len(events)))
+        c.run("systemctl", "start", "leadhook-backfill.service", timeout=180)
+        again = c.journal("leadhook-backfill.service", since)
+        expect("stored=0 duplicate=%d" % len(events) in again, "a second run stored again")
+    c.run("systemctl", "enable", "--now", "leadhook-backfill.timer")
+    expect(c.show("leadhook-backfill.timer", "NextElapseUSecRealtime") not in ("", "0", "n/a"),
+           "the enabled timer has no next run")
+    c.run("systemctl", "disable", "--now", "leadhook-backfill.timer")
+    return "%d events over %d pages as DynamicUser with the credential; again: all duplicates" % (
+        len(events), len([r for r in api.requests if r[0] == "POST"]))
 
 
 @check("without nss-systemd, webhooks get 503 and the journal says what to install")

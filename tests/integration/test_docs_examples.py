@@ -39,7 +39,7 @@ COVERED_ELSEWHERE = {
     ("docs/reliability.md", "python3 tests/integration/test_edge_limits.py -v"):
         "integration.edge_limits runs it",
     ("docs/systemd.md", "./scripts/systemd-test             # as root; last line: systemd: "
-     "checks=16 failed=0"):
+     "checks=17 failed=0"):
         "systemd.real runs it",
     ("docs/ha.md", "./scripts/ha-test"):
         "integration.ha runs it (with --events 400)",
