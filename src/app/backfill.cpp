@@ -17,10 +17,10 @@ std::string lower(std::string text) {
     return text;
 }
 
-/// An item that can be stored as its webhook would have been: a webhook
-/// event of this domain, inside the range, with an id and a time. Mailgun's
-/// id alone is not unique (only within a day): the duplicate rules need all.
-std::optional<mailgun::Event> usable(const nlohmann::json& item, const BackfillRequest& request) {
+} // namespace
+
+std::optional<mailgun::Event> usable_event(const nlohmann::json& item,
+                                           const BackfillRequest& request) {
     auto event = api::normalize_item(item);
     if (!event || !api::is_webhook_event(event->mailgun_event) || !event->event_time ||
         event->mailgun_event_id.empty()) {
@@ -35,9 +35,7 @@ std::optional<mailgun::Event> usable(const nlohmann::json& item, const BackfillR
     return std::move(event).value();
 }
 
-std::string day_of(EpochMicros t) {
-    return format_rfc3339(t).substr(0, 10);
-}
+namespace {
 
 storage::EventRecord record_of(const mailgun::Event& event, api::Source source, EpochMicros now) {
     const EpochMicros at = *event.event_time;
@@ -174,7 +172,7 @@ backfill_page(const BackfillRequest& request, const storage::Checkpoint& at, Mai
     std::vector<mailgun::Event> events;
     for (const auto& item : page->items) {
         ++page_counts.fetched;
-        if (auto event = usable(item, request)) {
+        if (auto event = usable_event(item, request)) {
             events.push_back(std::move(*event));
         } else {
             ++page_counts.skipped;
@@ -230,62 +228,6 @@ BackfillOutcome backfill(const BackfillRequest& request, MailgunReader& reader,
         }
     }
     return ended(BackfillEnd::interrupted, at.counts, at.key, "interrupted");
-}
-
-Expected<Reconciliation, ReadError> reconcile(const BackfillRequest& request, MailgunReader& reader,
-                                              storage::BackfillStore& store,
-                                              const std::atomic<bool>& stop,
-                                              const PageDone& page_done) {
-    Reconciliation out;
-    std::map<std::pair<std::string, std::string>, ReconcileRow> rows;
-    std::optional<std::string> cursor;
-    do {
-        if (stop.load()) {
-            return unexpected(ReadError{ReadFailure::interrupted, "interrupted"});
-        }
-        auto body = reader.read(
-            api::events_call(request.source, reader.base(), request.domain, request.range, cursor));
-        if (!body) {
-            return unexpected(std::move(body).error());
-        }
-        auto page = api::parse_event_page(request.source, *body, cursor);
-        if (!page) {
-            return unexpected(ReadError{ReadFailure::failed, "Mailgun: " + page.error()});
-        }
-        for (const auto& item : page->items) {
-            ++out.counts.fetched;
-            if (auto event = usable(item, request)) {
-                const auto type = std::string(to_string(event->type));
-                auto& row = rows[{day_of(*event->event_time), type}];
-                row.day = day_of(*event->event_time);
-                row.event_type = type;
-                ++row.mailgun;
-            } else {
-                ++out.counts.skipped;
-            }
-        }
-        ++out.counts.pages;
-        cursor = page->next;
-        if (page_done) {
-            page_done(out.counts);
-        }
-    } while (cursor);
-    const storage::BackfillKey key{request.domain, std::string(api::to_string(request.source)),
-                                   request.range.begin, request.range.end};
-    auto held = store.held_counts(key);
-    if (!held) {
-        return unexpected(ReadError{ReadFailure::failed, "the database: " + held.error().message});
-    }
-    for (const auto& count : *held) {
-        auto& row = rows[{count.day, count.event_type}];
-        row.day = count.day;
-        row.event_type = count.event_type;
-        row.leadhook = count.count;
-    }
-    for (auto& [key_, row] : rows) {
-        out.rows.push_back(std::move(row));
-    }
-    return out;
 }
 
 } // namespace leadhook::app

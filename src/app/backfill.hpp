@@ -39,6 +39,13 @@ struct BackfillOutcome {
 /// Told after each committed page, for the progress line.
 using PageDone = std::function<void(const storage::BackfillCounts&)>;
 
+/// An item as the Event its webhook would give, when it can be stored so:
+/// a webhook event of this domain, inside the range, with an id and a time
+/// (Mailgun's id is unique only within a day: the duplicate rules need all
+/// three). nullopt: skipped.
+std::optional<mailgun::Event> usable_event(const nlohmann::json& item,
+                                           const BackfillRequest& request);
+
 /// The identity a backfilled event is stored under in the token ledger:
 /// "mailgun-api:ID/TYPE/MICROS", which no webhook token can be (Mailgun's
 /// are hex). The same event read twice claims the same token.
@@ -51,13 +58,14 @@ BackfillOutcome backfill(const BackfillRequest& request, MailgunReader& reader,
                          const std::atomic<bool>& stop, const PageDone& page_done = {});
 
 /// A day and event type (the normalised one, as stored): Mailgun's count,
-/// leadhook's, and Mailgun's minus leadhook's.
+/// leadhook's, and how many of Mailgun's events leadhook does not hold
+/// (each looked up by the write's own duplicate rules, not by count).
 struct ReconcileRow {
     std::string day;
     std::string event_type;
     long long mailgun = 0;
     long long leadhook = 0;
-    long long missing() const { return mailgun - leadhook; }
+    long long missing = 0;
 };
 
 struct Reconciliation {

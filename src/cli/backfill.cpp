@@ -133,7 +133,7 @@ report::Table reconcile_table(const std::vector<app::ReconcileRow>& rows) {
                          {"missing", report::Align::right}},
                         {}};
     for (const auto& row : rows) {
-        table.rows.push_back({row.day, row.event_type, row.mailgun, row.leadhook, row.missing()});
+        table.rows.push_back({row.day, row.event_type, row.mailgun, row.leadhook, row.missing});
     }
     return table;
 }
@@ -158,7 +158,7 @@ int run_dry_run(const BackfillPlan& plan, app::MailgunReader& reader,
     }
     long long missing = 0;
     for (const auto& row : result->rows) {
-        missing += std::max(0LL, row.missing());
+        missing += row.missing;
     }
     std::fprintf(stderr,
                  "backfill: dry run: fetched=%lld skipped=%lld missing=%lld (nothing "

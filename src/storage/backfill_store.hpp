@@ -71,6 +71,11 @@ class BackfillStore {
     virtual std::optional<StoreError> save_checkpoint(const Checkpoint& checkpoint,
                                                       EpochMicros now) = 0;
 
+    /// For each event (read from Mailgun's API), whether leadhook holds it:
+    /// the same event by the write's duplicate rules, webhook or API.
+    virtual Expected<std::vector<bool>, StoreError>
+    held_events(std::span<const mailgun::Event> events) = 0;
+
     /// Events held for `domain` (the sending domain each event names) in
     /// [begin, end), per day and type.
     virtual Expected<std::vector<HeldCount>, StoreError> held_counts(const BackfillKey& key) = 0;

@@ -127,6 +127,36 @@ std::optional<StoreError> PgBackfillStore::save_checkpoint(const Checkpoint& che
     return result ? std::nullopt : std::optional(std::move(result).error());
 }
 
+Expected<std::vector<bool>, StoreError>
+PgBackfillStore::held_events(std::span<const mailgun::Event> events) {
+    std::vector<bool> held(events.size(), false);
+    PgColumns rows = held_rows();
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        const auto& e = events[i];
+        rows.int4("i", static_cast<std::int32_t>(i))
+            .text("mailgun_event_id", e.mailgun_event_id)
+            .text("event_type", mailgun::to_string(e.type))
+            .int8("event_time", e.event_time)
+            .text("message_id", e.message_id)
+            .text("recipient", e.recipient)
+            .end_row();
+    }
+    if (rows.empty()) {
+        return held;
+    }
+    auto result = m_conn.exec(find_held_events, rows.finish());
+    if (!result) {
+        return unexpected(std::move(result).error());
+    }
+    for (int row = 0; row < result->rows(); ++row) {
+        const auto i = static_cast<std::size_t>(integer_at(*result, row, 0));
+        if (i < held.size()) {
+            held[i] = true;
+        }
+    }
+    return held;
+}
+
 Expected<std::vector<HeldCount>, StoreError> PgBackfillStore::held_counts(const BackfillKey& key) {
     const std::array params{PgParam{key.domain}, number(key.begin), number(key.end)};
     auto result = m_conn.exec(select_held, params);

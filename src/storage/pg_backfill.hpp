@@ -24,6 +24,8 @@ class PgBackfillStore final : public BackfillStore {
     find_checkpoint(const BackfillKey& key) override;
     std::optional<StoreError> save_checkpoint(const Checkpoint& checkpoint,
                                               EpochMicros now) override;
+    Expected<std::vector<bool>, StoreError>
+    held_events(std::span<const mailgun::Event> events) override;
     Expected<std::vector<HeldCount>, StoreError> held_counts(const BackfillKey& key) override;
     Expected<SuppressionsImported, StoreError>
     import_suppressions(std::span<const ListedSuppression> entries) override;

@@ -245,6 +245,20 @@ const std::string link_to_originals_sql =
     " RETURNING t.token, o.lead_id";
 const PgStatement link_to_originals{"leadhook_link_to_originals",
                                     link_to_originals_sql.c_str()};
+// Which of these events (read from Mailgun's API) leadhook holds, by the
+// rules the write applies: `backfill --dry-run`'s "missing". Rows: i.
+constexpr PgColumn held_columns[] = {{"i", PgType::int4},
+                                     {"mailgun_event_id", PgType::text},
+                                     {"event_type", PgType::text},
+                                     {"event_time", PgType::int8},
+                                     {"message_id", PgType::text},
+                                     {"recipient", PgType::text}};
+const std::string find_held_events_sql =
+    "SELECT k.i FROM " + unnest_sql(held_columns, "k") +
+    " WHERE EXISTS (SELECT 1 FROM lead_email_events o WHERE true" LEADHOOK_SAME_EVENT(o, k) ")"
+    " OR EXISTS (SELECT 1 FROM lead_email_events o WHERE o.mailgun_event_id IS NULL"
+    LEADHOOK_SAME_LEGACY_EVENT(o, k) ")";
+const PgStatement find_held_events{"leadhook_find_held_events", find_held_events_sql.c_str()};
 #undef LEADHOOK_AT
 #undef LEADHOOK_MICROS
 #undef LEADHOOK_SAME_EVENT
@@ -329,6 +343,10 @@ PgColumns repeat_rows() {
 
 PgColumns token_rows() {
     return PgColumns(token_columns);
+}
+
+PgColumns held_rows() {
+    return PgColumns(held_columns);
 }
 
 PgColumns event_rows() {

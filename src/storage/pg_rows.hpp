@@ -39,6 +39,10 @@ extern const PgStatement read_ledger;
 extern const PgStatement link_to_originals;
 /// $1...: lead_rows() filled by write_lead_row().
 extern const PgStatement update_leads;
+/// $1...: held_rows() (i, mailgun_event_id, event_type, event_time,
+/// message_id, recipient). Rows: the i of each event leadhook holds, by the
+/// write's own duplicate rules.
+extern const PgStatement find_held_events;
 
 /// Column `col` of row `row` as a whole number: 0 when NULL or not one.
 long long integer_at(const PgResult& r, int row, int col);
@@ -56,6 +60,7 @@ PgColumns lookup_rows();
 PgColumns token_rows();
 PgColumns repeat_rows();
 PgColumns lead_rows();
+PgColumns held_rows();
 void write_lead_row(PgColumns& rows, std::int64_t id, const domain::LeadState& s);
 /// `index`: the event's place in the batch; the first of two copies of a
 /// Mailgun event is the one written. `token`: as stored (BatchItem::token).
