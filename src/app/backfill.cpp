@@ -35,6 +35,31 @@ std::optional<mailgun::Event> usable_event(const nlohmann::json& item,
     return std::move(event).value();
 }
 
+Expected<UsablePage, ReadError> read_usable_page(const BackfillRequest& request,
+                                                 MailgunReader& reader,
+                                                 const std::optional<std::string>& cursor) {
+    auto body = reader.read(
+        api::events_call(request.source, reader.base(), request.domain, request.range, cursor));
+    if (!body) {
+        return unexpected(std::move(body).error());
+    }
+    auto page = api::parse_event_page(request.source, *body, cursor);
+    if (!page) {
+        return unexpected(ReadError{ReadFailure::failed, "Mailgun: " + page.error()});
+    }
+    UsablePage usable;
+    for (const auto& item : page->items) {
+        ++usable.fetched;
+        if (auto event = usable_event(item, request)) {
+            usable.events.push_back(std::move(*event));
+        } else {
+            ++usable.skipped;
+        }
+    }
+    usable.next = std::move(page->next);
+    return usable;
+}
+
 namespace {
 
 storage::EventRecord record_of(const mailgun::Event& event, api::Source source, EpochMicros now) {
@@ -61,7 +86,7 @@ struct PageWrite {
     std::string refusal;                ///< the last event refused, for the user
 };
 
-PageWrite store_page(std::vector<mailgun::Event>& events, const BackfillRequest& request,
+PageWrite store_page(const std::vector<mailgun::Event>& events, const BackfillRequest& request,
                      storage::BackfillStore& store, const Clock& clock,
                      storage::BackfillCounts& counts) {
     PageWrite write;
@@ -158,27 +183,14 @@ Expected<std::optional<std::string>, BackfillOutcome>
 backfill_page(const BackfillRequest& request, const storage::Checkpoint& at, MailgunReader& reader,
               storage::BackfillStore& store, const Clock& clock,
               storage::BackfillCounts& page_counts, std::string& refusal) {
-    auto body = reader.read(
-        api::events_call(request.source, reader.base(), request.domain, request.range, at.cursor));
-    if (!body) {
-        return unexpected(
-            ended(end_of(body.error().kind), at.counts, at.key, body.error().message));
-    }
-    auto page = api::parse_event_page(request.source, *body, at.cursor);
+    auto page = read_usable_page(request, reader, at.cursor);
     if (!page) {
         return unexpected(
-            ended(BackfillEnd::failed, at.counts, at.key, "Mailgun: " + page.error()));
+            ended(end_of(page.error().kind), at.counts, at.key, page.error().message));
     }
-    std::vector<mailgun::Event> events;
-    for (const auto& item : page->items) {
-        ++page_counts.fetched;
-        if (auto event = usable_event(item, request)) {
-            events.push_back(std::move(*event));
-        } else {
-            ++page_counts.skipped;
-        }
-    }
-    auto written = store_page(events, request, store, clock, page_counts);
+    page_counts.fetched += page->fetched;
+    page_counts.skipped += page->skipped;
+    auto written = store_page(page->events, request, store, clock, page_counts);
     if (written.failure) {
         return unexpected(ended(BackfillEnd::failed, at.counts, at.key, *written.failure));
     }

@@ -46,6 +46,19 @@ using PageDone = std::function<void(const storage::BackfillCounts&)>;
 std::optional<mailgun::Event> usable_event(const nlohmann::json& item,
                                            const BackfillRequest& request);
 
+/// One page of the range, read: its usable events (usable_event), how many
+/// items it had and how many were skipped, and where the next page is.
+struct UsablePage {
+    std::vector<mailgun::Event> events;
+    long long fetched = 0, skipped = 0;
+    std::optional<std::string> next;
+};
+
+/// Reads the page at `cursor` (nullopt: the first) of the request's range.
+Expected<UsablePage, ReadError> read_usable_page(const BackfillRequest& request,
+                                                 MailgunReader& reader,
+                                                 const std::optional<std::string>& cursor);
+
 /// The identity a backfilled event is stored under in the token ledger:
 /// "mailgun-api:ID/TYPE/MICROS", which no webhook token can be (Mailgun's
 /// are hex). The same event read twice claims the same token.

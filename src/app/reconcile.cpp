@@ -44,25 +44,13 @@ Expected<Reconciliation, ReadError> reconcile(const BackfillRequest& request, Ma
         if (stop.load()) {
             return unexpected(ReadError{ReadFailure::interrupted, "interrupted"});
         }
-        auto body = reader.read(mailgun::api::events_call(request.source, reader.base(),
-                                                          request.domain, request.range, cursor));
-        if (!body) {
-            return unexpected(std::move(body).error());
-        }
-        auto page = mailgun::api::parse_event_page(request.source, *body, cursor);
+        auto page = read_usable_page(request, reader, cursor);
         if (!page) {
-            return unexpected(ReadError{ReadFailure::failed, "Mailgun: " + page.error()});
+            return unexpected(std::move(page).error());
         }
-        std::vector<mailgun::Event> events;
-        for (const auto& item : page->items) {
-            ++out.counts.fetched;
-            if (auto event = usable_event(item, request)) {
-                events.push_back(std::move(*event));
-            } else {
-                ++out.counts.skipped;
-            }
-        }
-        if (auto error = tally(events, store, rows)) {
+        out.counts.fetched += page->fetched;
+        out.counts.skipped += page->skipped;
+        if (auto error = tally(page->events, store, rows)) {
             return unexpected(std::move(*error));
         }
         ++out.counts.pages;
