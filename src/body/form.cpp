@@ -94,21 +94,21 @@ Expected<Fields, ParseError> parse_urlencoded(std::string_view body, const Limit
     return fields;
 }
 
-std::string percent_encode(std::string_view text) {
-    static constexpr char hex[] = "0123456789ABCDEF";
+std::string url_encode(std::string_view text) {
+    static constexpr char digits[] = "0123456789ABCDEF";
     std::string out;
     out.reserve(text.size());
-    for (const char c : text) {
-        const auto u = static_cast<unsigned char>(c);
-        const bool unreserved = (u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') ||
-                                (u >= '0' && u <= '9') || u == '-' || u == '.' || u == '_' ||
-                                u == '~';
-        if (unreserved) {
-            out += c;
+    for (const char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~') {
+            out.push_back(ch);
+        } else if (c == ' ') {
+            out.push_back('+');
         } else {
-            out += '%';
-            out += hex[u >> 4];
-            out += hex[u & 0x0F];
+            out.push_back('%');
+            out.push_back(digits[c >> 4]);
+            out.push_back(digits[c & 0x0f]);
         }
     }
     return out;

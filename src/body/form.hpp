@@ -19,8 +19,9 @@ namespace leadhook::body {
 Expected<Fields, ParseError> parse_urlencoded(std::string_view body, const Limits& limits = {},
                                               ValueFilter keep = {});
 
-/// The other way: RFC 3986 percent-encoding of every byte but the
-/// unreserved ones (A-Z a-z 0-9 - . _ ~), for a query string's values.
-std::string percent_encode(std::string_view text);
+/// The other way: one name or value as a form encodes it: unreserved bytes
+/// (A-Z a-z 0-9 - . _ ~) as they are, space as '+', the rest %XX. Also a
+/// query string's values, and a path segment without spaces.
+std::string url_encode(std::string_view text);
 
 } // namespace leadhook::body

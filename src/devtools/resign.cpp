@@ -1,5 +1,6 @@
 #include "devtools/resign.hpp"
 
+#include "body/form.hpp"
 #include "body/json.hpp"
 #include "body/json_spans.hpp"
 #include "body/multipart.hpp"
@@ -157,12 +158,12 @@ Expected<std::vector<Edit>, std::string> form_edits(const BodyKind& kind, std::s
         if (at != std::string::npos) {
             const auto& field = (*fields)[at];
             const std::string text =
-                kind.format == BodyFormat::form ? detail::url_encode(value) : value;
+                kind.format == BodyFormat::form ? body::url_encode(value) : value;
             edits.push_back({field.raw_begin, field.raw_end,
                              value_section(kind, body, field.raw_begin, eol) + text});
         } else if (kind.format == BodyFormat::form) {
             const bool joined = missing.empty() && (body.empty() || body.back() == '&');
-            missing += (joined ? "" : "&") + std::string(name) + "=" + detail::url_encode(value);
+            missing += (joined ? "" : "&") + std::string(name) + "=" + body::url_encode(value);
         } else {
             // Just before the closing delimiter: each added part ends with
             // the line break that a delimiter line needs in front of it.

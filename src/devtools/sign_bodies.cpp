@@ -1,5 +1,7 @@
 #include "devtools/sign_bodies.hpp"
 
+#include "body/form.hpp"
+
 #include <nlohmann/json.hpp>
 
 namespace leadhook::devtools::detail {
@@ -182,25 +184,6 @@ std::string message_headers(const Resolved& r) {
 
 } // namespace
 
-std::string url_encode(std::string_view text) {
-    static constexpr char digits[] = "0123456789ABCDEF";
-    std::string out;
-    for (const char ch : text) {
-        const auto c = static_cast<unsigned char>(ch);
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '_' || c == '.' || c == '~') {
-            out.push_back(ch);
-        } else if (c == ' ') {
-            out.push_back('+');
-        } else {
-            out.push_back('%');
-            out.push_back(digits[c >> 4]);
-            out.push_back(digits[c & 0x0f]);
-        }
-    }
-    return out;
-}
-
 FailureText failure_text(std::string_view severity, std::string_view reason) {
     if (severity == "temporary") {
         return {"452", "4.2.2 The email account that you tried to reach is over quota.", ""};
@@ -282,7 +265,7 @@ std::string form_body(const Pairs& fields) {
         if (!out.empty()) {
             out.push_back('&');
         }
-        out += url_encode(name) + "=" + url_encode(value);
+        out += body::url_encode(name) + "=" + body::url_encode(value);
     }
     return out;
 }

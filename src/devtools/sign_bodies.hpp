@@ -62,10 +62,6 @@ Pairs legacy_fields(const Resolved& r);
 /// application/x-www-form-urlencoded.
 std::string form_body(const Pairs& fields);
 
-/// One name or value as a form encodes it: unreserved bytes as they are,
-/// space as '+', the rest %XX.
-std::string url_encode(std::string_view text);
-
 /// multipart/form-data with CRLF line breaks, one part per field.
 std::string multipart_body(const Pairs& fields, const std::string& boundary);
 

@@ -130,7 +130,7 @@ Call events_call(Source source, std::string_view base, std::string_view domain, 
             return {"GET", *cursor, {}};
         }
         return {"GET",
-                trimmed_base(base) + "/v3/" + body::percent_encode(domain) + "/events?begin=" +
+                trimmed_base(base) + "/v3/" + body::url_encode(domain) + "/events?begin=" +
                     whole_seconds(range.begin) + "&end=" + whole_seconds(range.end) +
                     "&ascending=yes&limit=" + std::to_string(events_page_limit),
                 {}};
@@ -214,7 +214,7 @@ Call suppression_call(std::string_view base, std::string_view domain, Suppressio
         return {"GET", *next_url, {}};
     }
     return {"GET",
-            trimmed_base(base) + "/v3/" + body::percent_encode(domain) + "/" +
+            trimmed_base(base) + "/v3/" + body::url_encode(domain) + "/" +
                 std::string(to_string(list)) + "?limit=" + std::to_string(suppression_limit),
             {}};
 }
