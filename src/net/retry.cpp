@@ -1,5 +1,6 @@
 #include "net/retry.hpp"
 
+#include "util/backoff.hpp"
 #include "util/rfc2822.hpp"
 
 #include <nlohmann/json.hpp>
@@ -10,14 +11,11 @@
 namespace leadhook::net {
 namespace {
 
+/// util/Backoff's doubling from the first failure on (none is free).
 EpochMicros backoff(int attempt, double jitter, const RetryPolicy& policy) {
-    EpochMicros wait = policy.first_wait;
-    for (int i = 1; i < attempt && wait < policy.max_wait; ++i) {
-        wait *= 2;
-    }
-    wait = std::min(wait, policy.max_wait);
-    return wait -
-           static_cast<EpochMicros>(static_cast<double>(wait) / 4 * std::clamp(jitter, 0.0, 1.0));
+    const Backoff doubling(BackoffPolicy{
+        .first_wait = policy.first_wait, .max_wait = policy.max_wait, .free_failures = 0});
+    return shortened_by_jitter(doubling.wait_after(attempt), jitter);
 }
 
 std::string seconds_text(EpochMicros micros) {

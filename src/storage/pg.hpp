@@ -1,9 +1,9 @@
 #pragma once
 // libpq, owned. Every PGconn and PGresult belongs to a unique_ptr from the
 // line that creates it; every failure comes back as a classified StoreError.
-#include "storage/backoff.hpp"
 #include "storage/event_store.hpp"
 #include "storage/pg_param.hpp"
+#include "util/backoff.hpp"
 
 #include <libpq-fe.h>
 

@@ -1,4 +1,4 @@
-#include "storage/backoff.hpp"
+#include "util/backoff.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -6,8 +6,6 @@
 namespace unit_backoff {
 
 using namespace leadhook;
-using storage::Backoff;
-using storage::BackoffPolicy;
 
 namespace {
 

@@ -1,11 +1,12 @@
 #pragma once
-// When a worker may try connecting to PostgreSQL again after failures. Pure
-// arithmetic over injected time and jitter, so it is unit-tested without a
-// database; PgConnection owns one. It does not connect or sleep: while it
-// says "wait", the caller answers "unavailable" at once.
+// When to try again after failures: waits doubling up to a bound, with
+// jitter. Pure arithmetic over injected time and jitter, so it is
+// unit-tested alone. PgConnection owns one for its connects (while it says
+// "wait", the caller answers "unavailable" at once); net/retry takes its
+// waits for Mailgun's API. It does not connect or sleep.
 #include "util/clock.hpp"
 
-namespace leadhook::storage {
+namespace leadhook {
 
 struct BackoffPolicy {
     EpochMicros first_wait = 500'000;  ///< after the first failure that is not retried at once
@@ -48,4 +49,8 @@ class Backoff {
     EpochMicros m_retry_at = 0;
 };
 
-} // namespace leadhook::storage
+/// `wait` shortened by up to a quarter: `jitter` in [0, 1] (clamped), so that
+/// clients that failed together do not all come back together.
+EpochMicros shortened_by_jitter(EpochMicros wait, double jitter);
+
+} // namespace leadhook

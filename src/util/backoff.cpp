@@ -1,8 +1,8 @@
-#include "storage/backoff.hpp"
+#include "util/backoff.hpp"
 
 #include <algorithm>
 
-namespace leadhook::storage {
+namespace leadhook {
 
 bool Backoff::may_try(EpochMicros now) const {
     if (m_failures == 0 || now >= m_retry_at) {
@@ -15,10 +15,7 @@ void Backoff::failed(EpochMicros now, double jitter) {
     if (m_failures < 1'000'000) { // only ever compared, never allowed to overflow
         ++m_failures;
     }
-    const EpochMicros wait = wait_after(m_failures);
-    const double shortened =
-        static_cast<double>(wait) * (1.0 - 0.25 * std::clamp(jitter, 0.0, 1.0));
-    m_retry_at = now + static_cast<EpochMicros>(shortened);
+    m_retry_at = now + shortened_by_jitter(wait_after(m_failures), jitter);
 }
 
 bool Backoff::succeeded() {
@@ -26,6 +23,11 @@ bool Backoff::succeeded() {
     m_failures = 0;
     m_retry_at = 0;
     return recovered;
+}
+
+EpochMicros shortened_by_jitter(EpochMicros wait, double jitter) {
+    return static_cast<EpochMicros>(static_cast<double>(wait) *
+                                    (1.0 - 0.25 * std::clamp(jitter, 0.0, 1.0)));
 }
 
 EpochMicros Backoff::wait_after(int failures) const {
@@ -39,4 +41,4 @@ EpochMicros Backoff::wait_after(int failures) const {
     return std::min(wait, m_policy.max_wait);
 }
 
-} // namespace leadhook::storage
+} // namespace leadhook
