@@ -122,6 +122,8 @@ BackfillOutcome ended(BackfillEnd end, storage::BackfillCounts counts, storage::
     return BackfillOutcome{end, counts, std::move(key), std::move(message)};
 }
 
+} // namespace
+
 BackfillEnd end_of(ReadFailure failure) {
     switch (failure) {
     case ReadFailure::refused:
@@ -133,8 +135,6 @@ BackfillEnd end_of(ReadFailure failure) {
     }
     return BackfillEnd::failed;
 }
-
-} // namespace
 
 std::string api_token(const mailgun::Event& event, EpochMicros event_time) {
     return "mailgun-api:" + event.mailgun_event_id + "/" + std::string(to_string(event.type)) +

@@ -27,6 +27,9 @@ enum class BackfillEnd {
     failed,      ///< the API or the database failed; --resume continues (exit 1)
 };
 
+/// How a failed read ends a run (and so the exit status).
+BackfillEnd end_of(ReadFailure failure);
+
 struct BackfillOutcome {
     BackfillEnd end = BackfillEnd::complete;
     storage::BackfillCounts counts;

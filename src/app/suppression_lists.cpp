@@ -23,7 +23,7 @@ import_suppression_lists(const std::string& domain, MailgunReader& reader,
             if (!body) {
                 return unexpected(std::move(body).error());
             }
-            auto page = mailgun::api::parse_suppression_page(list, *body);
+            auto page = mailgun::api::parse_suppression_page(list, *body, next);
             if (!page) {
                 return unexpected(ReadError{ReadFailure::failed, "Mailgun: " + page.error()});
             }

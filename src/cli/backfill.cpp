@@ -112,18 +112,6 @@ int exit_for(app::BackfillEnd end) {
     return backfill_exit::failed;
 }
 
-int exit_for(app::ReadFailure failure) {
-    switch (failure) {
-    case app::ReadFailure::refused:
-        return backfill_exit::usage;
-    case app::ReadFailure::interrupted:
-        return backfill_exit::interrupted;
-    case app::ReadFailure::failed:
-        return backfill_exit::failed;
-    }
-    return backfill_exit::failed;
-}
-
 report::Table reconcile_table(const std::vector<app::ReconcileRow>& rows) {
     report::Table table{"reconcile",
                         {{"day"},
@@ -146,7 +134,7 @@ int run_dry_run(const BackfillPlan& plan, app::MailgunReader& reader,
     progress.finish_line();
     if (!result) {
         std::fprintf(stderr, "leadhook backfill: %s\n", result.error().message.c_str());
-        return exit_for(result.error().kind);
+        return exit_for(app::end_of(result.error().kind));
     }
     report::Filters applied;
     applied.range = {plan.request.range.begin, plan.request.range.end};
@@ -206,7 +194,7 @@ int run_suppressions(const BackfillPlan& plan, app::MailgunReader& reader,
     if (!imported) {
         std::fprintf(stderr, "leadhook backfill: suppression lists: %s\n",
                      imported.error().message.c_str());
-        return exit_for(imported.error().kind);
+        return exit_for(app::end_of(imported.error().kind));
     }
     for (const auto& [list, n] : *imported) {
         std::printf("suppressions: %s fetched=%lld added=%lld known=%lld skipped=%lld\n",

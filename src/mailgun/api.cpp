@@ -172,8 +172,8 @@ Expected<EventPage, std::string> parse_event_page(Source source, std::string_vie
     }
     const json* paging = source == Source::logs ? &page["pagination"] : &page["paging"];
     out.next = string_at(*paging, "next");
-    if (source == Source::logs && out.next == cursor) {
-        out.next.reset(); // the same token again would loop
+    if (out.next == cursor) {
+        out.next.reset(); // the same page again would loop
     }
     return out;
 }
@@ -219,8 +219,9 @@ Call suppression_call(std::string_view base, std::string_view domain, Suppressio
             {}};
 }
 
-Expected<SuppressionPage, std::string> parse_suppression_page(SuppressionList list,
-                                                              std::string_view body) {
+Expected<SuppressionPage, std::string>
+parse_suppression_page(SuppressionList list, std::string_view body,
+                       const std::optional<std::string>& fetched) {
     auto parsed = parse_object(body, "the suppression list's");
     if (!parsed) {
         return unexpected(parsed.error());
@@ -245,7 +246,7 @@ Expected<SuppressionPage, std::string> parse_suppression_page(SuppressionList li
     }
     const json& paging = page.contains("paging") ? page["paging"] : json::object();
     const auto next = string_at(paging, "next");
-    if (!page["items"].empty() && next && next != string_at(paging, "last")) {
+    if (!page["items"].empty() && next && next != string_at(paging, "last") && next != fetched) {
         out.next = next;
     }
     return out;

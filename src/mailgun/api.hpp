@@ -55,8 +55,8 @@ struct EventPage {
 Call events_call(Source source, std::string_view base, std::string_view domain, Range range,
                  const std::optional<std::string>& cursor);
 
-/// Reads a page. `cursor` is the one this page was asked for: a Logs token
-/// that comes back as `next` would loop, so it ends the range.
+/// Reads a page. `cursor` is the one this page was asked for: one that
+/// comes back as `next` would loop, so it ends the range.
 Expected<EventPage, std::string> parse_event_page(Source source, std::string_view body,
                                                   const std::optional<std::string>& cursor);
 
@@ -91,7 +91,10 @@ struct SuppressionPage {
 
 Call suppression_call(std::string_view base, std::string_view domain, SuppressionList list,
                       const std::optional<std::string>& next_url);
-Expected<SuppressionPage, std::string> parse_suppression_page(SuppressionList list,
-                                                              std::string_view body);
+/// `fetched` is the URL this page was read from (nullopt: the first): one
+/// that comes back as next would loop, so it ends the list.
+Expected<SuppressionPage, std::string>
+parse_suppression_page(SuppressionList list, std::string_view body,
+                       const std::optional<std::string>& fetched = std::nullopt);
 
 } // namespace leadhook::mailgun::api

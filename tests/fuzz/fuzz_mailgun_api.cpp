@@ -2,7 +2,7 @@
 // of both APIs, suppression list pages, their items as Events, and the
 // dates and Retry-After values in them. The first byte picks the reader.
 // Beyond "no crash": a page's next cursor is never empty (nor the one just
-// asked for, on the Logs API), a suppression address is lower-case and
+// asked for), a suppression address is lower-case and
 // trimmed, and a parsed date formats and parses back to itself.
 #include "mailgun/api.hpp"
 #include "net/retry.hpp"
@@ -34,7 +34,7 @@ void read_event_page(api::Source source, std::string_view body) {
         return;
     }
     require(!page->next || !page->next->empty());
-    require(!(source == api::Source::logs && page->next == cursor));
+    require(page->next != cursor);
     require(!page->next || !page->items.empty());
     for (const auto& item : page->items) {
         auto event = api::normalize_item(item);
@@ -43,10 +43,12 @@ void read_event_page(api::Source source, std::string_view body) {
 }
 
 void read_suppressions(api::SuppressionList list, std::string_view body) {
-    auto page = api::parse_suppression_page(list, body);
+    const std::optional<std::string> fetched = std::string("https://api.mailgun.net/v3/d/bounces");
+    auto page = api::parse_suppression_page(list, body, fetched);
     if (!page) {
         return;
     }
+    require(page->next != fetched);
     for (const auto& entry : page->entries) {
         for (const char c : entry.address) {
             require(!std::isupper(static_cast<unsigned char>(c)));

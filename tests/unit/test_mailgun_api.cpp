@@ -69,6 +69,10 @@ BOOST_AUTO_TEST_CASE(pages_end_where_each_api_says) {
                                       R"({"items": [], "paging": {"next": "https://x/n"}})",
                                       std::nullopt)
                     ->next);
+    BOOST_TEST(!api::parse_event_page(api::Source::events,
+                                      R"({"items": [{}], "paging": {"next": "https://x/n"}})",
+                                      std::string("https://x/n"))
+                    ->next);
     BOOST_TEST(!api::parse_event_page(api::Source::events, "Forbidden", std::nullopt));
     BOOST_TEST(!api::parse_event_page(api::Source::logs, R"({"pagination": {}})", std::nullopt));
 }
@@ -164,6 +168,11 @@ BOOST_AUTO_TEST_CASE(suppression_lists_read_as_mailgun_sends_them) {
     BOOST_TEST(unsubscribes->entries[1].detail == "tags: news,promo");
     BOOST_TEST(unsubscribes->entries[2].detail == "");
     BOOST_TEST(!unsubscribes->next); // next == last: the last page
+    BOOST_TEST(!api::parse_suppression_page(api::SuppressionList::complaints,
+                                            R"({"items": [{"address": "a@x.org"}],
+                                                "paging": {"next": "https://h/2", "last": "https://h/9"}})",
+                                            std::string("https://h/2"))
+                    ->next);
     BOOST_TEST(!api::parse_suppression_page(api::SuppressionList::complaints,
                                             R"({"items": [], "paging": {"next": "https://h/2"}})")
                     ->next);
