@@ -16,6 +16,16 @@
 #include <malloc.h>
 #endif
 
+// Under AddressSanitizer malloc is ASan's, and glibc's malloc_trim walks
+// arenas glibc never set up: it crashed a sanitizer run (SEGV in mtrim).
+#if defined(__SANITIZE_ADDRESS__)
+#define LEADHOOK_ASAN_ALLOCATOR 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LEADHOOK_ASAN_ALLOCATOR 1
+#endif
+#endif
+
 namespace leadhook::cli {
 
 void bound_allocator_caches([[maybe_unused]] obs::Logger& log) {
@@ -33,9 +43,9 @@ void bound_allocator_caches([[maybe_unused]] obs::Logger& log) {
 }
 
 void release_free_memory() {
-#ifdef LEADHOOK_TCMALLOC
+#if defined(LEADHOOK_TCMALLOC)
     MallocExtension_ReleaseFreeMemory();
-#else
+#elif !defined(LEADHOOK_ASAN_ALLOCATOR)
     (void)::malloc_trim(0); // glibc: 1 if it released any, 0 if there was none
 #endif
 }
